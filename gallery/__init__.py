@@ -1,0 +1,1 @@
+"""Flux Gallery: a shareable browser gallery for AceData Cloud Flux image tasks."""
