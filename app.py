@@ -1,0 +1,31 @@
+"""Flux Gallery's application factory: defaults, then the environment, then test overrides, then wiring."""
+
+import os
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from gallery import errors, views, wiring
+from gallery.settings import DEFAULTS
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the gallery app."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        load_dotenv(os.path.join(app.root_path, ".env"))  # a .env beside app.py, never overriding the environment
+        app.config.from_prefixed_env("GALLERY")
+        app.config["ACEDATACLOUD_API_BASE_URL"] = os.environ.get(
+            "ACEDATACLOUD_API_BASE_URL", DEFAULTS["ACEDATACLOUD_API_BASE_URL"])
+    else:
+        test_config = dict(test_config)
+    token = wiring.read_token(test_config)
+    if test_config:
+        app.config.update(test_config)
+    # Query strings only: a gallery never takes a request body, so refuse big ones before reading them.
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
+    wiring.init_app(app, token)
+    app.register_blueprint(views.bp)
+    errors.init_app(app)
+    return app

@@ -1,0 +1,99 @@
+"""The Pillow pipeline: untrusted image bytes in, a small metadata-free WebP thumbnail out."""
+
+import functools
+import io
+import warnings
+
+from PIL import Image, ImageDraw, ImageOps
+
+# Every decoder on this list joins what we must trust with hostile bytes; Flux serves only PNG and JPEG.
+FORMATS = ("PNG", "JPEG", "WEBP")
+PIPELINE = "1"  # bump when the output changes, so ETags and cached files change with it
+
+# Pillow only warns about a decompression bomb below twice its pixel limit; for us every bomb is an error.
+warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+
+class ThumbnailError(Exception):
+    """The bytes are not an image this pipeline will decode; the message says why, for a person."""
+
+
+def open_image(data: bytes, max_pixels: int) -> Image.Image:
+    """Open PNG, JPEG or WebP bytes, refusing anything over `max_pixels` before it is decoded."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ThumbnailError("the image is too large to decode") from None
+    except Image.UnidentifiedImageError:
+        raise ThumbnailError("the file is not a PNG, JPEG or WebP image") from None
+    except (OSError, ValueError, SyntaxError) as error:
+        raise ThumbnailError(f"the image is damaged ({_reason(error)})") from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ThumbnailError(f"the image is too large to decode ({width}×{height} pixels)")
+    return image
+
+
+def inspect(data: bytes, max_pixels: int) -> tuple[str, int, int]:
+    """Decode the image fully to prove it is whole; its format, width and height."""
+    image = open_image(data, max_pixels)
+    try:
+        image.load()
+    except (OSError, ValueError, SyntaxError) as error:
+        raise ThumbnailError(f"the image is damaged ({_reason(error)})") from None
+    return image.format or "", image.width, image.height
+
+
+def make_thumbnail(data: bytes, size: int, max_pixels: int) -> bytes:
+    """A WebP no larger than `size`×`size`, aspect kept, EXIF orientation applied, no metadata."""
+    image = open_image(data, max_pixels)
+    try:
+        # JPEG can decode at 1/2, 1/4 or 1/8 scale: far less work for a thumbnail of a large photo.
+        image.draft("RGB", (size * 2, size * 2))
+        image = _upright(image)
+        image = _displayable(image)
+        image.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    except (OSError, ValueError, SyntaxError) as error:
+        raise ThumbnailError(f"the image is damaged ({_reason(error)})") from None
+    out = io.BytesIO()
+    # A fresh save carries no EXIF, ICC or text chunks unless asked to.
+    image.save(out, "WEBP", quality=82, method=4)
+    return out.getvalue()
+
+
+@functools.lru_cache(maxsize=8)
+def placeholder(size: int) -> bytes:
+    """A calm grey square with a broken-picture mark, shown where an image could not be loaded."""
+    image = Image.new("RGB", (size, size), (226, 228, 233))
+    draw = ImageDraw.Draw(image)
+    unit = size // 8
+    box = (size // 2 - 2 * unit, size // 2 - int(1.5 * unit), size // 2 + 2 * unit, size // 2 + int(1.5 * unit))
+    draw.rounded_rectangle(box, radius=unit // 3, outline=(150, 154, 164), width=max(2, size // 96))
+    draw.line((box[0], box[3], box[2], box[1]), fill=(150, 154, 164), width=max(2, size // 96))
+    out = io.BytesIO()
+    image.save(out, "WEBP", quality=80)
+    return out.getvalue()
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says; a damaged EXIF block leaves it as it is."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # noqa: BLE001 - hostile EXIF must cost us the rotation, not the thumbnail
+        return image
+
+
+def _displayable(image: Image.Image) -> Image.Image:
+    """RGB or RGBA, so resampling is smooth (palette and 1-bit images would be resized nearest-neighbour)."""
+    if image.mode in ("RGB", "RGBA"):
+        return image
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        # 16-bit and float greyscale: scale to 8 bits rather than clipping everything to white.
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
+    has_alpha = "A" in image.getbands() or "transparency" in image.info
+    return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text[:120]

@@ -1,0 +1,79 @@
+"""Builds the gallery's long-lived parts from settings and keeps them in `app.extensions`."""
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from gallery.api import FluxClient
+from gallery.images import ImageFetcher, Originals
+from gallery.store import DiskStore
+from gallery.tasks import TaskService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a request needs beyond Flask itself."""
+
+    tasks: TaskService
+    originals: Originals
+    store: DiskStore
+    thumb_sizes: tuple[int, ...]
+    max_ids: int
+    max_pixels: int
+    sample_data: bool
+
+
+def init_app(app: Flask, token: str) -> None:
+    """Wire the client, caches and (with no token) the built-in emulator into `app`."""
+    config = app.config
+    base_url = config["ACEDATACLOUD_API_BASE_URL"]
+    sample_data = False
+    if not token and config["EMULATOR"] == "auto":
+        from gallery.emulator import EmulatorServer, create_emulator
+
+        emulator = create_emulator()
+        server = EmulatorServer(app=emulator).start()
+        base_url, token, sample_data = server.url, emulator.config["TOKEN"], True
+        app.extensions["emulator"] = server
+        log.warning("No ACEDATACLOUD_API_TOKEN set: showing sample data from the built-in emulator at %s",
+                    server.url)
+    client = FluxClient(base_url, token, timeout=float(config["API_TIMEOUT"]),
+                        attempts=int(config["API_ATTEMPTS"]), deadline=float(config["API_DEADLINE"]),
+                        batch_size=int(config["BATCH_SIZE"]))
+    store = DiskStore(config["CACHE_DIR"] or Path(app.instance_path) / "cache")
+    fetcher = ImageFetcher(timeout=float(config["IMAGE_TIMEOUT"]), max_bytes=int(config["MAX_IMAGE_BYTES"]))
+    app.extensions["gallery"] = Services(
+        tasks=TaskService(client, pending_ttl=float(config["PENDING_TTL"])),
+        originals=Originals(store, fetcher, int(config["MAX_IMAGE_PIXELS"])),
+        store=store,
+        thumb_sizes=_sizes(config["THUMB_SIZES"]),
+        max_ids=int(config["MAX_IDS"]),
+        max_pixels=int(config["MAX_IMAGE_PIXELS"]),
+        sample_data=sample_data,
+    )
+
+
+def services() -> Services:
+    """The current app's services."""
+    return current_app.extensions["gallery"]
+
+
+def read_token(test_config: dict | None) -> str:
+    """The API token from the test config or the environment; it goes to the client, never to app.config."""
+    if test_config and "ACEDATACLOUD_API_TOKEN" in test_config:
+        return str(test_config.pop("ACEDATACLOUD_API_TOKEN") or "")
+    return os.environ.get("ACEDATACLOUD_API_TOKEN", "").strip()
+
+
+def _sizes(value: object) -> tuple[int, ...]:
+    """Thumbnail sizes from "384,768" or a list."""
+    parts = value.split(",") if isinstance(value, str) else value
+    sizes = tuple(sorted({int(part) for part in parts}))
+    if not sizes or not all(16 <= size <= 2048 for size in sizes):
+        raise ValueError(f"THUMB_SIZES must be sizes between 16 and 2048, not {value!r}")
+    return sizes

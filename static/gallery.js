@@ -1,0 +1,2 @@
+// Flux Gallery: progressive enhancement only; every page works without this file.
+"use strict";

@@ -1,0 +1,107 @@
+"""Shared fixtures: the emulator over real HTTP, the app wired to it, and images made in code."""
+
+import io
+import random
+
+import pytest
+import requests
+from PIL import Image, ImageCms
+
+from app import create_app
+
+TOKEN = "test-token-8f3a1c9e2b7d4e6f"
+
+
+@pytest.fixture(scope="session")
+def emulator_server():
+    """One emulator for the whole run, on a free port of 127.0.0.1."""
+    from gallery.emulator import EmulatorServer, create_emulator
+
+    with EmulatorServer(app=create_emulator({"TOKEN": TOKEN, "PENDING_SECONDS": 1.0})) as server:
+        yield server
+
+
+@pytest.fixture(name="emulator")
+def fixture_emulator(emulator_server):
+    """The emulator, reset to its normal behaviour for each test."""
+    reset_emulator(emulator_server)
+    yield emulator_server
+    reset_emulator(emulator_server)
+
+
+@pytest.fixture(name="app")
+def fixture_app(emulator, tmp_path):
+    """The gallery, pointed at the emulator with a token, caching under a temporary folder."""
+    return create_app({
+        "TESTING": True,
+        "ACEDATACLOUD_API_BASE_URL": emulator.url,
+        "ACEDATACLOUD_API_TOKEN": TOKEN,
+        "CACHE_DIR": str(tmp_path / "cache"),
+        "EMULATOR": "off",
+        "API_DEADLINE": 5.0,
+    })
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _image(size=(64, 48), fmt="PNG", mode="RGB", orientation=None, icc=False, pattern="gradient") -> bytes:
+    """Image bytes made in code: a gradient, checkerboard or noise, in any mode, with optional EXIF and ICC."""
+    width, height = size
+    if pattern == "noise":
+        rng = random.Random(7)
+        base = Image.frombytes("RGB", size, bytes(rng.randrange(256) for _ in range(width * height * 3)))
+    elif pattern == "checker":
+        base = Image.new("RGB", size, "white")
+        for x in range(0, width, 2):
+            for y in range(x % 4 // 2, height, 2):
+                base.putpixel((x, y), (0, 0, 0))
+    elif mode == "1" and width * height > 1_000_000:
+        base = Image.new("1", size, 0)  # huge but compresses to almost nothing: a decompression bomb
+    else:
+        base = Image.linear_gradient("L").resize(size).convert("RGB")
+    image = base if base.mode == mode else _convert(base, mode)
+    out = io.BytesIO()
+    extra = {}
+    if orientation:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        extra["exif"] = exif.tobytes()
+    if icc:
+        extra["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image.save(out, fmt, **extra)
+    return out.getvalue()
+
+
+def _convert(image: Image.Image, mode: str) -> Image.Image:
+    if mode == "I;16":
+        return image.convert("L").point(lambda v: v * 256).convert("I").convert("I;16")
+    if mode == "P":
+        return image.convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    return image.convert(mode)
+
+
+@pytest.fixture
+def make_image():
+    """Make test images in code (never committed binaries)."""
+    return _image
+
+
+def reset_emulator(emulator) -> None:
+    """Back to normal: no faults, no memory of which tasks were asked about, counters at zero."""
+    requests.post(f"{emulator.url}/_emulator/config", json={"FAULT": None, "IMAGE_FAULT": None,
+                                                            "PENDING_SECONDS": 1.0}, timeout=5)
+    requests.post(f"{emulator.url}/_emulator/reset", timeout=5)
+
+
+def set_fault(emulator, fault=None, image_fault=None) -> None:
+    """Make the emulator misbehave (a mode, or a list of modes used up one call each)."""
+    requests.post(f"{emulator.url}/_emulator/config", json={"FAULT": fault, "IMAGE_FAULT": image_fault},
+                  timeout=5)
+
+
+def emulator_stats(emulator) -> dict:
+    """The emulator's call counters."""
+    return requests.get(f"{emulator.url}/_emulator/stats", timeout=5).json()
