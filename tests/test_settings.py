@@ -1,0 +1,67 @@
+"""Configuration: defaults, the environment, test overrides, and the README's table kept in step."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from gallery.settings import DEFAULTS, SETTINGS
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_settings() -> dict[str, str]:
+    """The README's settings table as {environment name: default cell}."""
+    rows = re.findall(r"^\| `([A-Z_]+)` \| (.*?) \|", README.read_text(encoding="utf-8"), re.MULTILINE)
+    return dict(rows)
+
+
+def test_every_setting_is_in_the_readme_with_its_default():
+    table = readme_settings()
+    for setting in SETTINGS:
+        assert setting.env in table, f"{setting.env} is missing from the README's settings table"
+        shown = table[setting.env].strip("`")
+        expected = "(empty)" if setting.default == "" else str(setting.default)
+        assert shown == expected, f"README shows {shown!r} as the default of {setting.env}, code has {expected!r}"
+
+
+def test_the_readme_lists_no_setting_the_code_lacks():
+    assert set(readme_settings()) == {setting.env for setting in SETTINGS}
+
+
+def test_environment_overrides_defaults(monkeypatch, tmp_path, emulator):
+    monkeypatch.setenv("GALLERY_MAX_IDS", "7")
+    monkeypatch.setenv("GALLERY_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("ACEDATACLOUD_API_BASE_URL", emulator.url)
+    monkeypatch.setenv("ACEDATACLOUD_API_TOKEN", "from-the-environment")
+    app = create_app()
+    assert app.config["MAX_IDS"] == 7
+    assert app.config["ACEDATACLOUD_API_BASE_URL"] == emulator.url
+    assert "from-the-environment" not in repr(dict(app.config))
+    assert "emulator" not in app.extensions
+
+
+def test_test_config_wins(app):
+    assert app.config["API_DEADLINE"] == 5.0 and app.config["TESTING"]
+    assert app.config["MAX_IDS"] == DEFAULTS["MAX_IDS"]
+
+
+def test_no_token_starts_the_built_in_emulator(monkeypatch, tmp_path):
+    monkeypatch.delenv("ACEDATACLOUD_API_TOKEN", raising=False)
+    monkeypatch.setenv("GALLERY_CACHE_DIR", str(tmp_path))
+    app = create_app()
+    try:
+        server = app.extensions["emulator"]
+        assert server.url.startswith("http://127.0.0.1:")
+        page = app.test_client().get("/")
+        assert b"sample data" in page.data
+    finally:
+        app.extensions["emulator"].stop()
+
+
+@pytest.mark.parametrize("sizes", ["0", "abc", "5000"])
+def test_bad_thumbnail_sizes_fail_at_start(sizes, emulator, tmp_path):
+    with pytest.raises(ValueError):
+        create_app({"THUMB_SIZES": sizes, "ACEDATACLOUD_API_TOKEN": "t", "EMULATOR": "off",
+                    "ACEDATACLOUD_API_BASE_URL": emulator.url, "CACHE_DIR": str(tmp_path)})
