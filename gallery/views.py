@@ -40,7 +40,7 @@ def index() -> Response | str:
     return render_template("index.html", text="", error=None, **_home())
 
 
-@bp.get("/tasks/<path:ids>")
+@bp.get("/tasks/<path:ids>", merge_slashes=False)
 def tasks(ids: str) -> Response | str:
     """The gallery page; a non-canonical link (case, spaces, repeats) redirects to the canonical one."""
     parsed = parse_ids(ids, services().max_ids)
@@ -55,7 +55,7 @@ def tasks(ids: str) -> Response | str:
     return response
 
 
-@bp.get("/api/tasks/<path:ids>")
+@bp.get("/api/tasks/<path:ids>", merge_slashes=False)
 def api_tasks(ids: str) -> Response:
     """The gallery as JSON: the same normalised records the page shows."""
     view = _gallery(parse_ids(ids, services().max_ids))
