@@ -6,9 +6,9 @@ import time
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import TOKEN, emulator_stats, set_fault
 from PIL import Image
 
-from conftest import TOKEN, emulator_stats, set_fault
 from gallery import emulator as sample
 
 DONE, LAKE, MULTI = sample.DONE_ID, sample.LAKE_ID, sample.MULTI_ID
@@ -284,7 +284,7 @@ def test_original_route_serves_the_kept_original(client):
 
 
 @pytest.mark.parametrize("path", [
-    f"/thumb/{DONE}/0/100", f"/thumb/{DONE}/1/384", f"/thumb/{DONE}/-1/384", f"/thumb/nope/0/384",
+    f"/thumb/{DONE}/0/100", f"/thumb/{DONE}/1/384", f"/thumb/{DONE}/-1/384", "/thumb/nope/0/384",
     f"/thumb/{sample.PENDING_ID}/0/384", f"/thumb/{sample.FAILED_ID}/0/384", f"/image/{DONE}/9",
     "/thumb?url=http://127.0.0.1/", f"/thumb/{DONE}/0/384/extra",
 ])
