@@ -50,7 +50,7 @@ def make_thumbnail(data: bytes, size: int, max_pixels: int) -> bytes:
     try:
         # JPEG can decode at 1/2, 1/4 or 1/8 scale: far less work for a thumbnail of a large photo.
         image.draft("RGB", (size * 2, size * 2))
-        image = _upright(image)
+        image = upright(image)
         image = _displayable(image)
         image.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
     except (OSError, ValueError, SyntaxError) as error:
@@ -75,7 +75,7 @@ def placeholder(size: int) -> bytes:
     return out.getvalue()
 
 
-def _upright(image: Image.Image) -> Image.Image:
+def upright(image: Image.Image) -> Image.Image:
     """The image turned as its EXIF orientation says; a damaged EXIF block leaves it as it is."""
     try:
         return ImageOps.exif_transpose(image)
