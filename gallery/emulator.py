@@ -7,6 +7,7 @@ or in a background thread with `EmulatorServer`; `/_emulator/*` routes let tests
 from __future__ import annotations
 
 import argparse
+import re
 import struct
 import threading
 import time
@@ -213,7 +214,45 @@ _CATALOGUE = (
            seeds=(404404404,), shape="fal", elapsed=7.31, broken=True),
 )
 
-SAMPLES: dict[str, Sample] = {sample.id: sample for sample in _CATALOGUE}
+# Load tests need galleries of any size: IDs of this form are answered as finished synthetic tasks.
+# 5eed<kind>-0000-4000-8000-<n>: kind picks the size (SYNTHETIC_SIZES), n (hex) is the seed.
+SYNTHETIC = re.compile(r"5eed([0-9a-f]{4})-0000-4000-8000-([0-9a-f]{12})")
+SYNTHETIC_SIZES = {0: "1024x1024", 1: "2048x2048", 2: "1344x768"}
+
+
+def synthetic_id(n: int, kind: int = 0) -> str:
+    """The ID of synthetic task `n` (seed n) whose images are of size SYNTHETIC_SIZES[kind]."""
+    return f"5eed{kind:04x}-0000-4000-8000-{n:012x}"
+
+
+def _synthetic(task_id: str) -> Sample | None:
+    """A finished one-image task made up from its ID, for benchmarks; None for any other ID."""
+    match = SYNTHETIC.fullmatch(task_id)
+    if not match or int(match[1], 16) not in SYNTHETIC_SIZES:
+        return None
+    n = int(match[2], 16)
+    return Sample(task_id, str(uuid.UUID(int=n + (1 << 126))), 1_763_600_000.0 + n, f"{n:016x}",
+                  {"action": "generate", "model": "flux-dev", "size": SYNTHETIC_SIZES[int(match[1], 16)],
+                   "prompt": f"synthetic landscape number {n}"}, seeds=(n,), elapsed=5.0)
+
+
+class _Catalogue(dict):
+    """The sample tasks by ID, answering synthetic IDs too (made on demand, never stored)."""
+
+    def get(self, task_id, default=None):
+        return super().get(task_id) or _synthetic(task_id) or default
+
+    def __contains__(self, task_id) -> bool:
+        return super().__contains__(task_id) or _synthetic(task_id) is not None
+
+    def __getitem__(self, task_id):
+        sample = self.get(task_id)
+        if sample is None:
+            raise KeyError(task_id)
+        return sample
+
+
+SAMPLES: dict[str, Sample] = _Catalogue((sample.id, sample) for sample in _CATALOGUE)
 
 # Display order: plain successes first, then sizes and eras, iterations, languages, and the troubled ones last.
 SAMPLE_IDS: tuple[str, ...] = (
@@ -256,6 +295,15 @@ def _image_specs() -> dict[tuple[str, str], ImageSpec]:
 
 
 IMAGE_SPECS = _image_specs()
+
+
+def _synthetic_spec(task_id: str, name: str) -> ImageSpec | None:
+    """The drawing of a synthetic task's one image."""
+    sample = _synthetic(task_id)
+    if sample is None or name != "0.png":
+        return None
+    width, height = artwork.size_for(sample.request["size"])
+    return ImageSpec(int(sample.seeds[0]), width, height, sample.request["prompt"], "PNG", False)
 
 
 # --- records --------------------------------------------------------------------------------------------------
@@ -589,7 +637,7 @@ def media(task_id: str, name: str) -> Response:
         state.media_calls += 1
         # Kept so tests can prove that image hosts never see the API token.
         state.last_auth = request.headers.get("Authorization")
-    spec = IMAGE_SPECS.get((task_id, name))
+    spec = IMAGE_SPECS.get((task_id, name)) or _synthetic_spec(task_id, name)
     if spec is None or spec.broken:
         return _missing()
     fault = _take_fault("IMAGE_FAULT")

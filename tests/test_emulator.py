@@ -543,3 +543,18 @@ def test_command_line_prints_url_and_token() -> None:
 def test_trace_ids_are_fresh_per_error(server: EmulatorServer) -> None:
     first, second = (call(server, {}, headers={}).json()["trace_id"] for _ in range(2))
     assert first != second and uuid.UUID(first).version == 4
+
+
+@pytest.mark.parametrize(("kind", "size"), [(0, (1024, 1024)), (1, (2048, 2048)), (2, (1344, 768))])
+def test_synthetic_ids_are_finished_tasks_of_the_chosen_size(server: EmulatorServer, kind: int,
+                                                              size: tuple[int, int]) -> None:
+    task_id = emulator.synthetic_id(77, kind)
+    record = call(server, {"action": "retrieve", "id": task_id}).json()
+    assert record["id"] == task_id and record["response"]["data"][0]["seed"] == 77
+    (url,) = image_urls(record)
+    image = Image.open(io.BytesIO(requests.get(url, timeout=10).content))
+    assert (image.format, image.size) == ("PNG", size)
+
+
+def test_ids_that_only_look_synthetic_are_unknown(server: EmulatorServer) -> None:
+    assert call(server, {"action": "retrieve", "id": "5eed0009-0000-4000-8000-000000000001"}).json() == {}
