@@ -4,8 +4,9 @@ import os
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gallery import errors, views, wiring
+from gallery import errors, share_views, views, wiring
 from gallery.settings import DEFAULTS
 
 
@@ -26,6 +27,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Query strings only: a gallery never takes a request body, so refuse big ones before reading them.
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
     wiring.init_app(app, token)
+    if hops := int(app.config["TRUST_PROXY"]):
+        # Believe exactly that many proxies: more would let any client forge its address and our host name.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
     app.register_blueprint(views.bp)
+    app.register_blueprint(share_views.bp)
     errors.init_app(app)
     return app

@@ -32,6 +32,10 @@ SETTINGS = (
     Setting("IMAGE_TIMEOUT", 10.0, "Seconds to fetch one original image, in total."),
     Setting("MAX_IMAGE_BYTES", 16 * 1024 * 1024, "Largest original image fetched, in bytes."),
     Setting("MAX_IMAGE_PIXELS", 32_000_000, "Largest original image decoded, in pixels."),
+    Setting("PUBLIC_URL", "",
+            "Public address of this server, for absolute links in link previews. Empty: the request's host."),
+    Setting("TRUST_PROXY", 0,
+            "Proxies in front of this server whose X-Forwarded-* headers are believed (0 or 1)."),
 )
 
 # The token never enters app.config (templates can read config); only the API client holds it.

@@ -50,7 +50,10 @@ def tasks(ids: str) -> Response | str:
         query = request.query_string.decode("latin-1")
         return redirect(f"{target}?{query}" if query else target, 301)
     view = _gallery(parsed)
-    response = Response(render_template("gallery.html", page=view, sample_data=services().sample_data))
+    from gallery.share_views import share_meta  # the sharing blueprint builds on this one
+
+    response = Response(render_template("gallery.html", page=view, sample_data=services().sample_data,
+                                        share=share_meta(view)))
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 

@@ -3,11 +3,18 @@
 import csv
 import io
 import json
+import re
+import time
 import zipfile
+from urllib.parse import urlsplit
 
+import extruct
 import pytest
+from conftest import TOKEN, emulator_stats
 from PIL import Image
 
+from app import create_app
+from gallery import emulator as sample
 from gallery.archive import file_name, slug, stream_zip
 from gallery.models import Status, task_from_record
 from gallery.previews import HEIGHT, WIDTH, Tile, contact_sheet, fitted, grid_for
@@ -108,3 +115,124 @@ def test_zip_holds_originals_and_a_manifest_that_matches_the_gallery():
     assert list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode()))) == [
         {key: "" if value is None else str(value) for key, value in row.items()} for row in rows]
     assert Status.DONE == rows[0]["status"]
+
+
+# ---- routes, against the emulator ------------------------------------------------------------------------
+
+
+
+
+MIXED = sample.SAMPLE_GALLERIES["Mixed states"]
+
+
+def opengraph(response) -> dict:
+    """The page's Open Graph and Twitter tags, read by a real metadata parser."""
+    html = response.get_data(as_text=True)
+    (og,) = extruct.extract(html, syntaxes=["opengraph"], uniform=True)["opengraph"]
+    twitter = dict(RE_META.findall(html))
+    return {**og, **twitter}
+
+
+
+RE_META = re.compile(r'<meta name="(twitter:[a-z:]+)" content="([^"]*)"')
+
+
+def fetch_image(client, url: str) -> Image.Image:
+    parts = urlsplit(url)
+    response = client.get(f"{parts.path}?{parts.query}")
+    assert response.status_code == 200
+    return reopen(response.data)
+
+
+def test_gallery_page_unfurls_with_a_contact_sheet(client):
+    ids = ",".join(sample.SAMPLE_GALLERIES["Sizes and shapes"])
+    og = opengraph(client.get(f"/tasks/{ids}"))
+    assert og["og:title"].startswith("13 images · a white siamese cat")
+    assert og["og:description"].startswith("13 images from 9 tasks.")
+    assert og["og:url"] == f"http://localhost/tasks/{ids}"
+    assert og["og:image"].startswith("http://localhost/preview/")
+    assert (og["og:image:width"], og["og:image:height"]) == (str(WIDTH), str(HEIGHT))
+    assert og["twitter:card"] == "summary_large_image" and og["twitter:image"] == og["og:image"]
+    image = fetch_image(client, og["og:image"])
+    assert (image.format, image.size) == ("JPEG", (WIDTH, HEIGHT))
+
+
+def test_a_title_given_with_the_link_is_the_preview_title(client):
+    og = opengraph(client.get(f"/tasks/{sample.DONE_ID}?title=Cat+options+for+the+launch"))
+    assert og["og:title"] == "Cat options for the launch"
+    assert og["og:url"].endswith("?title=Cat+options+for+the+launch")
+
+
+def test_pending_and_failed_tasks_are_drawn_in_the_contact_sheet(client):
+    og = opengraph(client.get("/tasks/" + ",".join(MIXED)))
+    sheet = fetch_image(client, og["og:image"]).convert("RGB")
+    assert sheet.size == (WIDTH, HEIGHT)
+    # Seven tiles: 4 columns × 2 rows; the second is the pending task, drawn in amber.
+    red, green, blue = sheet.getpixel((300 + 150, 20))
+    assert red > 230 and blue < 235
+
+
+def test_the_preview_url_changes_when_a_task_finishes(client, app):
+    first = opengraph(client.get(f"/tasks/{sample.PENDING_ID}"))["og:image"]
+    time.sleep(1.1)
+    app.extensions["gallery"].tasks.pending_ttl = 0
+    second = opengraph(client.get(f"/tasks/{sample.PENDING_ID}"))["og:image"]
+    assert first != second
+
+
+def test_previews_are_made_once(client, emulator):
+    og = opengraph(client.get(f"/tasks/{sample.LAKE_ID}"))
+    fetch_image(client, og["og:image"])
+    media = emulator_stats(emulator)["media_calls"]
+    fetch_image(client, og["og:image"])
+    assert emulator_stats(emulator)["media_calls"] == media
+
+
+@pytest.mark.parametrize(
+    ("config", "headers", "base"),
+    [
+        ({"PUBLIC_URL": "https://gallery.example.com/"}, {}, "https://gallery.example.com"),
+        ({"TRUST_PROXY": 1}, {"X-Forwarded-Host": "team.example.org", "X-Forwarded-Proto": "https"},
+         "https://team.example.org"),
+        ({}, {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}, "http://localhost"),
+    ],
+    ids=["public-url", "trusted-proxy", "untrusted-forwarded-headers"],
+)
+def test_absolute_urls(emulator, tmp_path, config, headers, base):
+    app = create_app({"ACEDATACLOUD_API_BASE_URL": emulator.url, "ACEDATACLOUD_API_TOKEN": TOKEN,
+                      "CACHE_DIR": str(tmp_path), "EMULATOR": "off", **config})
+    og = opengraph(app.test_client().get(f"/tasks/{sample.DONE_ID}", headers=headers))
+    assert og["og:url"] == f"{base}/tasks/{sample.DONE_ID}"
+    assert og["og:image"].startswith(f"{base}/preview/{sample.DONE_ID}?v=")
+
+
+def test_download_all_zips_the_gallery_with_a_matching_manifest(client):
+    ids = [sample.MULTI_ID, sample.FLUX2_ID, sample.PENDING_ID, sample.FAILED_ID, sample.BROKEN_IMAGE_ID,
+           sample.UNKNOWN_ID]
+    gallery = client.get("/api/tasks/" + ",".join(ids)).get_json()
+    response = client.get("/download/" + ",".join(ids))
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert "attachment" in response.headers["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert archive.testzip() is None
+    rows = json.loads(archive.read("manifest.json"))
+    expected = [(task["id"], task["status"]) for task in gallery["tasks"] for _ in (task["images"] or [None])]
+    assert [(row["task_id"], row["status"]) for row in rows] == expected
+    files = [row["file_name"] for row in rows if row["file_name"]]
+    assert len(files) == 5 and len(set(files)) == 5  # four of MULTI, one of FLUX2; the broken one is listed only
+    for name in files:
+        assert reopen(archive.read(name)).format in ("PNG", "JPEG")
+    assert any(name.endswith(".jpg") for name in files)
+    broken = next(row for row in rows if row["task_id"] == sample.BROKEN_IMAGE_ID)
+    assert broken["file_name"] is None and "404" in broken["error"]
+    assert {row["status"] for row in rows} == {"done", "pending", "failed", "unknown"}
+    assert len(list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))) == len(rows)
+
+
+def test_download_link_is_on_the_page(client):
+    html = client.get(f"/tasks/{sample.DONE_ID}").get_data(as_text=True)
+    assert f'href="/download/{sample.DONE_ID}"' in html
+
+
+def test_download_refuses_bad_ids(client):
+    assert client.get("/download/nope").status_code == 400
