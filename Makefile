@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test emulator lint clean
+.PHONY: run serve test bench emulator lint clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,13 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+
+serve: $(STAMP)
+	$(BIN)/gunicorn --config gunicorn.conf.py
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/bench.py
 
 emulator: $(STAMP)
 	$(BIN)/python -m gallery.emulator --port 5001
