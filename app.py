@@ -4,8 +4,9 @@ import os
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gallery import errors, views, wiring
+from gallery import access, errors, headers, views, wiring
 from gallery.settings import DEFAULTS
 
 
@@ -25,7 +26,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     # Query strings only: a gallery never takes a request body, so refuse big ones before reading them.
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
+    hops = int(app.config["PROXY_HOPS"])
+    if hops not in (0, 1):
+        raise ValueError(f"PROXY_HOPS must be 0 or 1, not {hops}")
+    if hops:
+        # One proxy's X-Forwarded-For only: anything further left is whatever the client chose to send.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     wiring.init_app(app, token)
+    access.init_app(app)
     app.register_blueprint(views.bp)
     errors.init_app(app)
+    headers.init_app(app)
     return app

@@ -46,10 +46,14 @@ def _upstream(error: ApiError) -> Response:
 
 
 def _http(error: HTTPException) -> Response:
-    titles = {404: "Nothing here", 405: "That method is not allowed here", 413: "That request is too large"}
+    titles = {404: "Nothing here", 405: "That method is not allowed here", 413: "That request is too large",
+              429: "Slow down a little"}
     title = titles.get(error.code or 500, error.name)
     response = _page(error.code or 500, title, "This address does not lead to a gallery or an image."
                      if error.code == 404 else error.description or "", hint=None)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

@@ -39,6 +39,8 @@ def fixture_app(emulator, tmp_path):
         "CACHE_DIR": str(tmp_path / "cache"),
         "EMULATOR": "off",
         "API_DEADLINE": 5.0,
+        # The emulator serves images from 127.0.0.1, which the safe default refuses.
+        "ALLOW_PRIVATE_IMAGE_HOSTS": True,
     })
 
 
