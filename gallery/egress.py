@@ -73,14 +73,16 @@ def host_allowed(host: str, patterns: Iterable[str]) -> bool:
 class EgressPolicy:
     """The rules for image fetches; the defaults are the strict ones.
 
-    `allow_private` lifts the address and port checks; `allow_loopback` lifts them for loopback only (tests);
-    `trusted` lists exact (host, port) origins that skip them, such as the built-in emulator's own.
+    `allow_private` lifts the address and port checks; `allow_loopback` lifts the address check for loopback
+    only and `ports` widens the port check (both for tests); `trusted` lists exact (host, port) origins that
+    skip every check but the scheme and credentials, such as the built-in emulator's own.
     """
 
     hosts: tuple[str, ...] = ()
     allow_private: bool = False
     allow_loopback: bool = False
     trusted: frozenset[tuple[str, int]] = frozenset()
+    ports: frozenset[int] = frozenset({80, 443})
 
     def check_url(self, url: str) -> None:
         """Refuse a URL by its text alone, before any name is looked up or any socket opened."""
@@ -102,8 +104,8 @@ class EgressPolicy:
             return
         if self.hosts and not host_allowed(host, self.hosts):
             raise BlockedUrl(f"the image host {host} is not on this server's list of image hosts")
-        if not self.allow_private and port != DEFAULT_PORTS[scheme]:
-            raise BlockedUrl(f"the image address uses port {port}; only {DEFAULT_PORTS[scheme]} is allowed")
+        if not self.allow_private and port not in self.ports:
+            raise BlockedUrl(f"the image address uses port {port}, which this server does not fetch from")
 
     def resolve(self, host: str, port: int) -> str:
         """The one address to connect to: every address the name resolves to must pass, or none is used."""

@@ -36,7 +36,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "IMAGE_SLOW_SECONDS": 5.0,
     "DRIP_SECONDS": 0.2,  # the pause between bytes of the "drip" image fault
 }
-HOOK_KEYS = ("FAULT", "IMAGE_FAULT", "PENDING_SECONDS")
+HOOK_KEYS = ("FAULT", "IMAGE_FAULT", "PENDING_SECONDS", "SLOW_SECONDS", "HANG_SECONDS", "IMAGE_SLOW_SECONDS",
+             "DRIP_SECONDS")
 
 # One fictional account owns every sample task, as one real API token would.
 ACCOUNT = {
