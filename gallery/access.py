@@ -19,7 +19,9 @@ def init_app(app: Flask) -> None:
     key = str(app.config.get("ACCESS_KEY") or "")
     if not key:
         return
-    if not app.config.get("SECRET_KEY"):
+    if app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])  # the environment may hand over a number
+    else:
         # Derived from the access key: stable across restarts and workers, and a new key ends every old cookie.
         app.config["SECRET_KEY"] = hmac.new(key.encode(), b"flux-gallery cookie signing", hashlib.sha256).hexdigest()
     app.register_blueprint(bp)

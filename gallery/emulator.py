@@ -786,11 +786,12 @@ class EmulatorServer:
         self.stop()
 
 
-def fault_arg(value: str | None) -> str | list[str] | None:
+def fault_arg(value: object) -> str | list[str] | None:
     """`--fault 429,500` scripts one fault per call; a single mode stays on; "none" turns it off."""
-    if value is None or value.lower() == "none":
+    if value is None or str(value).strip().lower() in ("", "none"):
         return None
-    modes = [mode.strip() for mode in value.split(",") if mode.strip()]
+    # str(): GALLERY_EMULATOR_FAULT=429 arrives from the environment as the number 429.
+    modes = [mode.strip() for mode in str(value).split(",") if mode.strip()]
     return modes if len(modes) > 1 else modes[0]
 
 

@@ -45,8 +45,8 @@ def init_app(app: Flask, token: str) -> None:
     if not token and config["EMULATOR"] == "auto":
         from gallery.emulator import EmulatorServer, create_emulator, fault_arg
 
-        emulator = create_emulator({"FAULT": fault_arg(config["EMULATOR_FAULT"] or None),
-                                    "IMAGE_FAULT": fault_arg(config["EMULATOR_IMAGE_FAULT"] or None)})
+        emulator = create_emulator({"FAULT": fault_arg(config["EMULATOR_FAULT"]),
+                                    "IMAGE_FAULT": fault_arg(config["EMULATOR_IMAGE_FAULT"])})
         server = EmulatorServer(app=emulator).start()
         base_url, token, sample_data = server.url, emulator.config["TOKEN"], True
         # The emulator serves its images from loopback: allow exactly its own origin, nothing else private.
