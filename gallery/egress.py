@@ -174,8 +174,8 @@ def blocked_reason(error: BaseException) -> str | None:
     stack = [error]
     while stack:
         current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue  # `reason` is sometimes a plain string (ssl errors)
         seen.add(id(current))
         if isinstance(current, BlockedAddress):
             return str(current.args[-1]) if current.args else "blocked"

@@ -1,6 +1,6 @@
 """Browser-facing hardening: the security headers every response carries, set in one place."""
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 # No inline script or style anywhere: the page's JavaScript and CSS are files served from this origin.
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -24,6 +24,8 @@ def secure(response: Response) -> Response:
     headers["X-Frame-Options"] = "DENY"  # frame-ancestors for browsers that predate it
     headers["X-Robots-Tag"] = "noindex, nofollow"  # galleries are for teams, not search engines
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if request.is_secure:  # only meaningful, and only honoured, over HTTPS
+        headers["Strict-Transport-Security"] = "max-age=31536000"
     if "no-store" in headers.get("Cache-Control", ""):
         headers["Expires"] = "0"
     return response

@@ -66,8 +66,6 @@ def tasks(ids: str) -> Response | str:
         return redirect(f"{target}?{query}" if query else target, 301)
     view = _gallery(parsed)
     response = Response(render_template("gallery.html", page=view, sample_data=services().sample_data))
-    if view.as_of:
-        response.headers["Warning"] = '110 - "Response is Stale"'  # kept copies: the upstream is failing
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 

@@ -325,6 +325,40 @@ def test_case_15_an_allowed_name_that_resolves_to_a_private_address_is_blocked(n
     assert net.connects == []
 
 
+def _tls_server(tmp_path, name):
+    """A pytest-httpserver speaking TLS with a self-signed certificate for `name`, and the certificate's path."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return HTTPServer(host="127.0.0.1", ssl_context=context), cert
+
+
+@pytest.mark.parametrize(("certificate_for", "works"), [("ok.test", True), ("other.test", False)])
+def test_case_16_https_keeps_the_name_for_sni_and_certificates_while_pinned(net, tmp_path, certificate_for, works):
+    server, cert = _tls_server(tmp_path, certificate_for)
+    with server:
+        server.expect_request("/x.png").respond_with_data(png(), content_type="image/png")
+        net.names["ok.test"] = ["127.0.0.1"]
+        fetcher = fetcher_for(server, hosts=("ok.test",), allow_loopback=True)
+        fetcher._session().verify = str(cert)
+        url = f"https://ok.test:{server.port}/x.png"
+        if works:
+            assert fetcher.fetch(url) == png()
+        else:
+            with pytest.raises(ImageFetchError, match="could not be reached"):
+                fetcher.fetch(url)
+        assert net.names_looked_up() == ["ok.test"] and net.hosts_connected() == {"127.0.0.1"}
+
+
 @pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700::1111", "1.1.1.1"])
 def test_case_15_public_addresses_pass_the_address_check(address):
     import ipaddress
