@@ -17,7 +17,7 @@ from gallery.store import DiskStore
 log = logging.getLogger(__name__)
 
 # Failures after which a kept copy, however old, is better than an error page (RFC 5861 stale-if-error).
-STALE_KINDS = frozenset({"rate_limited", "unavailable", "timeout", "bad_response"})
+STALE_KINDS = frozenset({"rate_limited", "unavailable", "timeout", "bad_response", "paused"})
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The attack and fault cases of shared/notes/security.md §4, one or more tests each, over real loopback HTTP.
 
 Each test name starts with `test_case_NN_` (NN is the case number in §4), so coverage is checkable with
-`pytest tests/test_security.py --collect-only -q | grep -o 'case_[0-9]*' | sort -u`. Cases not covered:
-48 (no circuit breaker yet; the 3-attempt part is case 47's test).
+`pytest tests/test_security.py --collect-only -q | grep -o 'case_[0-9]*' | sort -u`. All 56 have a test;
+case 3 runs through Flask's test client, not gunicorn (the gallery does not ship gunicorn yet).
 
 The whole suite runs under pytest-socket allowing only 127.0.0.1 and ::1 (pyproject addopts). SSRF cases fake
 DNS by replacing socket.getaddrinfo and record every connect, so a filter bug shows as a connect to a
@@ -789,6 +789,46 @@ def test_case_47_two_500s_then_success_with_jittered_capped_backoff(httpserver):
     assert DONE in client.fetch([DONE])
     assert len(calls) == 3 and len(sleeps) == 2
     assert 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 1.5 and max(sleeps) <= 4.5
+
+
+def test_case_48_repeated_failures_open_the_breaker_then_one_probe(httpserver, emulator, tmp_path):
+    from gallery.breaker import CircuitBreaker
+
+    calls = scripted(httpserver, [(500, {}, "{}")])
+    now = [0.0]
+    client = FluxClient(httpserver.url_for("/"), TOKEN, sleep=lambda s: None,
+                        breaker=CircuitBreaker(5, 30.0, clock=lambda: now[0]))
+    for _ in range(5):
+        with pytest.raises(ApiError) as raised:
+            client.fetch([DONE])
+        assert raised.value.kind == "unavailable"
+    assert len(calls) == 15  # 3 attempts per request
+    for _ in range(3):
+        with pytest.raises(ApiError) as raised:
+            client.fetch([DONE])
+        assert raised.value.kind == "paused" and raised.value.retry_after >= 1
+    assert len(calls) == 15  # open: no upstream calls at all
+    now[0] = 31.0
+    with pytest.raises(ApiError):
+        client.fetch([DONE])  # the one half-open probe, which fails
+    assert len(calls) == 18
+    with pytest.raises(ApiError) as raised:
+        client.fetch([DONE])
+    assert raised.value.kind == "paused" and len(calls) == 18
+
+    app = make_app(emulator, tmp_path, API_ATTEMPTS=1)
+    web = app.test_client()
+    web.get(f"/tasks/{sample.PENDING_ID}")
+    app.extensions["gallery"].tasks.pending_ttl = 0
+    set_fault(emulator, "500")
+    for _ in range(5):
+        web.get(f"/tasks/{LAKE}")
+    calls_before = emulator_stats(emulator)["task_calls"]
+    paused = web.get(f"/tasks/{LAKE}")
+    assert paused.status_code == 503 and int(paused.headers["Retry-After"]) >= 1
+    stale = web.get(f"/tasks/{sample.PENDING_ID}")
+    assert stale.status_code == 200 and soup(stale).select_one(".notice--stale") is not None
+    assert emulator_stats(emulator)["task_calls"] == calls_before
 
 
 @pytest.mark.parametrize(("status", "code", "kind"), [(401, "invalid_token", "auth"), (400, "bad_request",
