@@ -20,7 +20,6 @@ import time
 import zlib
 
 import pytest
-import requests
 from bs4 import BeautifulSoup
 from conftest import TOKEN, emulator_stats, set_fault
 from PIL import Image
@@ -1038,7 +1037,3 @@ def test_an_image_host_that_is_unreachable_is_a_clear_placeholder(emulator, tmp_
     inject(app, DONE, record_with(image_url="http://127.0.0.1:9/x.png"))
     response = app.test_client().get(f"/thumb/{DONE}/0/384")
     assert response.status_code == 502 and "could not be reached" in response.headers["X-Image-Error"]
-
-
-def test_requests_itself_is_never_replaced():
-    assert requests.Session.__module__ == "requests.sessions"
