@@ -6,7 +6,7 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gallery import errors, share_views, views, wiring
+from gallery import access, errors, headers, share_views, views, wiring
 from gallery.settings import DEFAULTS
 
 
@@ -26,11 +26,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     # Query strings only: a gallery never takes a request body, so refuse big ones before reading them.
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
+    hops = int(app.config["PROXY_HOPS"])
+    if hops not in (0, 1):
+        raise ValueError(f"PROXY_HOPS must be 0 or 1, not {hops}")
+    if hops:
+        # One proxy's X-Forwarded-* only: anything further left is whatever the client chose to send.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
     wiring.init_app(app, token)
-    if hops := int(app.config["TRUST_PROXY"]):
-        # Believe exactly that many proxies: more would let any client forge its address and our host name.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+    access.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(share_views.bp)
     errors.init_app(app)
+    headers.init_app(app)
     return app

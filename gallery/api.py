@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable
 
 import requests
 
+from gallery.breaker import CircuitBreaker
+
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 3.05  # slightly over a multiple of 3 s, the TCP retransmission window (requests' advice)
@@ -20,7 +22,8 @@ AUTH_CODES = frozenset({"no_token", "invalid_token", "token_expired", "token_mis
 class ApiError(Exception):
     """Any way a Tasks API call can fail, as one type views can render.
 
-    `kind` is one of: auth, rejected, rate_limited, unavailable, timeout, bad_response.
+    `kind` is one of: auth, rejected, rate_limited, unavailable, timeout, bad_response, paused (the circuit
+    breaker is open after repeated failures, so no call was made).
     """
 
     def __init__(self, kind: str, message: str, *, status: int | None = None, code: str | None = None,
@@ -44,7 +47,7 @@ class FluxClient:
 
     def __init__(self, base_url: str, token: str, *, timeout: float = 10.0, attempts: int = 3,
                  deadline: float = 15.0, batch_size: int = 50,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, breaker: CircuitBreaker | None = None) -> None:
         self.url = base_url.rstrip("/") + "/flux/tasks"
         self._token = token
         self.timeout = timeout
@@ -52,6 +55,7 @@ class FluxClient:
         self.deadline = deadline
         self.batch_size = max(1, batch_size)
         self._sleep = sleep
+        self.breaker = breaker or CircuitBreaker()
         # requests.Session is not documented as thread-safe, so each thread keeps its own pooled session.
         self._local = threading.local()
 
@@ -60,7 +64,22 @@ class FluxClient:
 
     def fetch(self, ids: Iterable[str]) -> dict[str, dict]:
         """Records by ID for the known IDs among `ids` (unknown IDs are simply absent)."""
-        ids = list(dict.fromkeys(ids))
+        wait = self.breaker.wait()
+        if wait is not None:
+            raise ApiError("paused", "The Flux API failed repeatedly; this server is giving it a moment.",
+                           retry_after=wait)
+        try:
+            records = self._fetch(list(dict.fromkeys(ids)))
+        except ApiError as error:
+            if error.transient:
+                self.breaker.failed()
+            else:
+                self.breaker.succeeded()  # it answered, if not as hoped: the upstream is up
+            raise
+        self.breaker.succeeded()
+        return records
+
+    def _fetch(self, ids: list[str]) -> dict[str, dict]:
         stop = time.monotonic() + self.deadline
         if len(ids) == 1:
             record = self._call({"action": "retrieve", "id": ids[0]}, stop)

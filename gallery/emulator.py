@@ -7,6 +7,7 @@ or in a background thread with `EmulatorServer`; `/_emulator/*` routes let tests
 from __future__ import annotations
 
 import argparse
+import gzip
 import re
 import struct
 import threading
@@ -34,8 +35,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "SLOW_SECONDS": 3.0,
     "HANG_SECONDS": 30.0,
     "IMAGE_SLOW_SECONDS": 5.0,
+    "DRIP_SECONDS": 0.2,  # the pause between bytes of the "drip" image fault
 }
-HOOK_KEYS = ("FAULT", "IMAGE_FAULT", "PENDING_SECONDS")
+HOOK_KEYS = ("FAULT", "IMAGE_FAULT", "PENDING_SECONDS", "SLOW_SECONDS", "HANG_SECONDS", "IMAGE_SLOW_SECONDS",
+             "DRIP_SECONDS")
 
 # One fictional account owns every sample task, as one real API token would.
 ACCOUNT = {
@@ -617,6 +620,57 @@ def _slow_image(spec: ImageSpec) -> Response:
     return _image(spec)
 
 
+@lru_cache(maxsize=1)
+def gzip_bomb(inflated: int = 64 * 1024 * 1024) -> bytes:
+    """64 MiB of zeros gzipped to about 64 KB: a body that inflates a thousandfold if anyone decodes it."""
+    return gzip.compress(bytes(inflated), compresslevel=9)
+
+
+def _drip(spec: ImageSpec) -> Response:
+    """Slowloris: the image one byte at a time, each within any read timeout, so only a total deadline ends it."""
+    data = _image_bytes(spec)
+    state = _state()
+    pause = float(current_app.config["DRIP_SECONDS"])
+
+    def chunks() -> Iterator[bytes]:
+        for index in range(len(data)):
+            if state.stopping.wait(pause):
+                return
+            yield data[index:index + 1]
+    return Response(chunks(), mimetype=MIME_TYPES[spec.fmt])
+
+
+def _short_body(spec: ImageSpec) -> Response:
+    """Content-Length promises the whole image, then the body stops at a tenth of it and the connection closes."""
+    data = _image_bytes(spec)
+    response = Response(iter([data[: len(data) // 10]]), mimetype=MIME_TYPES[spec.fmt])
+    response.headers["Content-Length"] = str(len(data))
+    response.headers["Connection"] = "close"
+    return response
+
+
+def _big_length(spec: ImageSpec) -> Response:
+    """Content-Length: 100 MiB, far over any sane cap, so a careful client stops before reading the body."""
+    response = Response(iter([PNG_SIGNATURE]), mimetype="image/png")
+    response.headers["Content-Length"] = str(100 * 1024 * 1024)
+    response.headers["Connection"] = "close"
+    return response
+
+
+def _labelled(content_type: str | None) -> Callable[[ImageSpec], Response]:
+    """The real image bytes under a wrong, smuggled or missing Content-Type."""
+    def fault(spec: ImageSpec) -> Response:
+        response = Response(_image_bytes(spec))
+        if content_type is None:
+            del response.headers["Content-Type"]
+        else:
+            response.headers["Content-Type"] = content_type
+        return response
+    return fault
+
+
+SVG = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>'
+
 IMAGE_FAULTS: dict[str, Callable[[ImageSpec], Response]] = {
     "404": _missing,
     "bomb": lambda spec: Response(bomb_png(), mimetype="image/png"),
@@ -627,6 +681,16 @@ IMAGE_FAULTS: dict[str, Callable[[ImageSpec], Response]] = {
     "mislabelled": lambda spec: Response(_image_bytes(spec, "JPEG"), mimetype="image/png"),
     "redirect_private": lambda spec: Response("", status=302, headers={"Location": "http://10.0.0.1/x.png"}),
     "slow": _slow_image,
+    "hang": lambda spec: (_sleep("HANG_SECONDS"), _image(spec))[1],
+    "drip": _drip,
+    "short_body": _short_body,
+    "gzip_bomb": lambda spec: Response(gzip_bomb(), mimetype="image/png", headers={"Content-Encoding": "gzip"}),
+    "redirect_loop": lambda spec: Response("", status=302, headers={"Location": request.path}),
+    "redirect_no_location": lambda spec: Response("", status=302),
+    "smuggled_type": _labelled("image/png, text/html"),
+    "no_type": _labelled(None),
+    "svg": lambda spec: Response(SVG, mimetype="image/svg+xml"),
+    "big_length": _big_length,
 }
 
 
@@ -770,11 +834,12 @@ class EmulatorServer:
         self.stop()
 
 
-def _fault_arg(value: str | None) -> str | list[str] | None:
+def fault_arg(value: object) -> str | list[str] | None:
     """`--fault 429,500` scripts one fault per call; a single mode stays on; "none" turns it off."""
-    if value is None or value.lower() == "none":
+    if value is None or str(value).strip().lower() in ("", "none"):
         return None
-    modes = [mode.strip() for mode in value.split(",") if mode.strip()]
+    # str(): GALLERY_EMULATOR_FAULT=429 arrives from the environment as the number 429.
+    modes = [mode.strip() for mode in str(value).split(",") if mode.strip()]
     return modes if len(modes) > 1 else modes[0]
 
 
@@ -797,7 +862,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         app = create_emulator({"TOKEN": args.token, "PENDING_SECONDS": args.pending_seconds,
-                               "FAULT": _fault_arg(args.fault), "IMAGE_FAULT": _fault_arg(args.image_fault)})
+                               "FAULT": fault_arg(args.fault), "IMAGE_FAULT": fault_arg(args.image_fault)})
     except ValueError as exc:
         parser.error(str(exc))
     server = make_server(args.host, args.port, app, threaded=True)

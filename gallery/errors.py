@@ -21,6 +21,7 @@ UPSTREAM = {
     "unavailable": (502, "The Flux API is not answering properly", "Try again in a minute."),
     "timeout": (504, "The Flux API took too long to answer", "Try again in a minute."),
     "bad_response": (502, "The Flux API sent an answer this gallery cannot read", "Try again in a minute."),
+    "paused": (503, "The Flux API keeps failing", "This server is giving it half a minute before asking again."),
 }
 
 
@@ -40,16 +41,20 @@ def _upstream(error: ApiError) -> Response:
     status, title, hint = UPSTREAM.get(error.kind, UPSTREAM["bad_response"])
     detail = " · ".join(part for part in (error.code, error.message) if part)
     response = _page(status, title, detail, hint=hint, trace_id=error.trace_id)
-    if error.kind == "rate_limited":
+    if status == 503:
         response.headers["Retry-After"] = str(max(1, round(error.retry_after or 5)))
     return response
 
 
 def _http(error: HTTPException) -> Response:
-    titles = {404: "Nothing here", 405: "That method is not allowed here", 413: "That request is too large"}
+    titles = {404: "Nothing here", 405: "That method is not allowed here", 413: "That request is too large",
+              429: "Slow down a little"}
     title = titles.get(error.code or 500, error.name)
     response = _page(error.code or 500, title, "This address does not lead to a gallery or an image."
                      if error.code == 404 else error.description or "", hint=None)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

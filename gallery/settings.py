@@ -34,8 +34,25 @@ SETTINGS = (
     Setting("MAX_IMAGE_PIXELS", 32_000_000, "Largest original image decoded, in pixels."),
     Setting("PUBLIC_URL", "",
             "Public address of this server, for absolute links in link previews. Empty: the request's host."),
-    Setting("TRUST_PROXY", 0,
-            "Proxies in front of this server whose X-Forwarded-* headers are believed (0 or 1)."),
+    Setting("IMAGE_HOSTS", "", "Comma-separated image hosts to fetch from (`cdn.example.com`, `*.example.com` for "
+            "names under it). Empty: any public host."),
+    Setting("ALLOW_PRIVATE_IMAGE_HOSTS", False, "Fetch images from private, loopback and other non-public addresses "
+            "and any port. Only for set-ups like a local emulator; the built-in one is allowed on its own."),
+    Setting("IMAGE_ERROR_TTL", 60.0, "Seconds a failed image fetch or decode is remembered (shown as a placeholder, "
+            "not retried)."),
+    Setting("CACHE_MAX_BYTES", 512 * 1024 * 1024, "Most bytes of originals and thumbnails kept on disk; the least "
+            "recently used go first."),
+    Setting("THUMB_WORKERS", 0, "Thumbnails decoded at once. 0: one per CPU."),
+    Setting("THUMB_QUEUE", 16, "Thumbnail requests that may wait for a worker; more answer 503 with `Retry-After`."),
+    Setting("RATE_LIMIT", 60, "Gallery and JSON requests per minute per client; more answer 429. 0: no limit."),
+    Setting("IMAGE_RATE_LIMIT", 600, "Thumbnail and original image requests per minute per client. 0: no limit."),
+    Setting("PROXY_HOPS", 0, "Reverse proxies in front whose `X-Forwarded-*` headers are trusted for the client "
+            "address and host (0 or 1)."),
+    Setting("ACCESS_KEY", "", "When set, visitors must enter this key once (then a signed cookie); "
+            "`/healthz` stays open."),
+    Setting("SECRET_KEY", "", "Signs the access cookie. Empty: derived from `GALLERY_ACCESS_KEY`."),
+    Setting("EMULATOR_FAULT", "", "Fault modes for the built-in emulator's Tasks API (see below); for a live look."),
+    Setting("EMULATOR_IMAGE_FAULT", "", "Fault modes for the built-in emulator's images (see below)."),
 )
 
 # The token never enters app.config (templates can read config); only the API client holds it.

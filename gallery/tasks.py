@@ -1,56 +1,128 @@
-"""The tasks service: task records by ID, from memory when fresh, else from the Tasks API in one call."""
+"""The tasks service: task records by ID, from memory or disk when fresh, else from the Tasks API in one call."""
 
+import json
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from gallery.api import FluxClient
+from gallery.api import ApiError, FluxClient
+from gallery.coalesce import Coalescer, LocalCoalescer
 from gallery.models import Task, task_from_record
+from gallery.store import DiskStore
+
+log = logging.getLogger(__name__)
+
+# Failures after which a kept copy, however old, is better than an error page (RFC 5861 stale-if-error).
+STALE_KINDS = frozenset({"rate_limited", "unavailable", "timeout", "bad_response", "paused"})
+
+
+@dataclass(frozen=True)
+class Found:
+    """Tasks in the order asked, and, when the upstream failed and kept copies stood in, how old they are."""
+
+    tasks: list[Task]
+    as_of: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    task: Task
+    fetched_at: float  # wall-clock seconds, so "as of" means something after a restart too
 
 
 class TaskService:
-    """Normalised tasks by ID; finished tasks are kept for good, pending and unknown ones for `pending_ttl`."""
+    """Normalised tasks by ID; finished tasks are kept for good (memory and disk), pending ones for `pending_ttl`."""
 
     def __init__(self, client: FluxClient, *, pending_ttl: float = 4.0, max_entries: int = 20_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 store: DiskStore | None = None, coalescer: Coalescer | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.pending_ttl = pending_ttl
         self.max_entries = max_entries
+        self.store = store
+        self.coalescer = coalescer or LocalCoalescer()
         self._clock = clock
-        self._cache: OrderedDict[str, tuple[Task, float]] = OrderedDict()
+        self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_many(self, ids: Iterable[str]) -> list[Task]:
-        """Tasks in the order of `ids`, asking the API only about those not fresh in the cache."""
+    def find(self, ids: Iterable[str]) -> Found:
+        """Tasks in the order of `ids`, asking the API only about those not fresh; kept copies if it fails."""
         ids = list(dict.fromkeys(ids))
-        found = {task_id: task for task_id in ids if (task := self._fresh(task_id))}
+        found = {task_id: entry.task for task_id in ids if (entry := self._entry(task_id)) and self._fresh(entry)}
         missing = [task_id for task_id in ids if task_id not in found]
+        as_of = None
         if missing:
-            records = self.client.fetch(missing)
-            for task_id in missing:
-                found[task_id] = task_from_record(task_id, records.get(task_id))
-                self._keep(found[task_id])
-        return [found[task_id] for task_id in ids]
+            try:
+                # Concurrent views of one gallery share one upstream call.
+                fetched = self.coalescer.do("tasks:" + ",".join(sorted(missing)), lambda: self._fetch(missing))
+            except ApiError as error:
+                stale = {task_id: self._entry(task_id) for task_id in missing}
+                if error.kind not in STALE_KINDS or not all(stale.values()):
+                    raise
+                log.warning("Tasks API %s; serving kept copies of %d tasks", error.kind, len(stale))
+                fetched = {task_id: entry.task for task_id, entry in stale.items()}
+                as_of = datetime.fromtimestamp(min(entry.fetched_at for entry in stale.values()), UTC)
+            found.update(fetched)
+        return Found([found[task_id] for task_id in ids], as_of)
+
+    def get_many(self, ids: Iterable[str]) -> list[Task]:
+        """Tasks in the order of `ids`."""
+        return self.find(ids).tasks
 
     def get(self, task_id: str) -> Task:
         """One task."""
-        return self.get_many([task_id])[0]
+        return self.find([task_id]).tasks[0]
 
-    def _fresh(self, task_id: str) -> Task | None:
+    def keep(self, task: Task, record: object = None) -> None:
+        """Remember a task (and its raw record on disk, so it outlives a restart)."""
+        entry = _Entry(task, self._clock())
         with self._lock:
-            entry = self._cache.get(task_id)
-            if entry is None:
-                return None
-            task, at = entry
-            if task.finished or self._clock() - at < self.pending_ttl:
-                self._cache.move_to_end(task_id)
-                return task
-            return None
-
-    def _keep(self, task: Task) -> None:
-        with self._lock:
-            self._cache[task.id] = (task, self._clock())
+            self._cache[task.id] = entry
             self._cache.move_to_end(task.id)
             while len(self._cache) > self.max_entries:
                 self._cache.popitem(last=False)
+        if self.store is not None and record is not None:
+            body = json.dumps({"fetched_at": entry.fetched_at, "record": record}, ensure_ascii=False)
+            self.store.write(self._key(task.id), body.encode())
+
+    def _fetch(self, missing: list[str]) -> dict[str, Task]:
+        records = self.client.fetch(missing)
+        tasks = {}
+        for task_id in missing:
+            record = records.get(task_id)
+            tasks[task_id] = task_from_record(task_id, record)
+            self.keep(tasks[task_id], record if record is not None else {})
+        return tasks
+
+    def _fresh(self, entry: _Entry) -> bool:
+        return entry.task.finished or self._clock() - entry.fetched_at < self.pending_ttl
+
+    def _entry(self, task_id: str) -> _Entry | None:
+        """The kept entry for a task, from memory, else from disk (then remembered in memory)."""
+        with self._lock:
+            entry = self._cache.get(task_id)
+            if entry is not None:
+                self._cache.move_to_end(task_id)
+                return entry
+        if self.store is None:
+            return None
+        raw = self.store.read(self._key(task_id))
+        if raw is None:
+            return None
+        try:
+            kept = json.loads(raw)
+            entry = _Entry(task_from_record(task_id, kept["record"]), float(kept["fetched_at"]))
+        except (ValueError, KeyError, TypeError):
+            log.warning("unreadable kept record for task %s; asking again", task_id)
+            return None
+        with self._lock:
+            self._cache[task_id] = entry
+        return entry
+
+    @staticmethod
+    def _key(task_id: str) -> str:
+        return f"tasks/{task_id}.json"

@@ -1,5 +1,6 @@
 """Ready-made view models: what the gallery page and the JSON route show, shaped once for both."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -7,6 +8,7 @@ from typing import Protocol
 from gallery.models import Image, Status, Task, aspect, clip
 
 DASH = "—"
+NO_ADDRESS = "the task gives no usable image address"
 
 
 class Urls(Protocol):
@@ -33,6 +35,7 @@ class ImageView:
     source_url: str | None
     width: int
     height: int
+    error: str | None = None  # why the image could not be loaded, when the server knows it could not
 
     @property
     def alt(self) -> str:
@@ -55,6 +58,7 @@ class ImageView:
             "url": self.full_url,
             "thumbnails": {str(size): url for size, url in self.thumbnails.items()},
             "source_url": self.source_url,
+            "error": self.error,
         }
 
 
@@ -160,6 +164,11 @@ class GalleryView:
     tasks: tuple[TaskView, ...]
     summary: Summary
     link: str
+    as_of: datetime | None = None  # set when the upstream failed and kept copies are shown
+
+    @property
+    def as_of_label(self) -> str | None:
+        return self.as_of.strftime("%Y-%m-%d %H:%M:%S UTC") if self.as_of else None
 
     @property
     def title(self) -> str:
@@ -176,13 +185,15 @@ class GalleryView:
             "ids": list(self.ids),
             "link": self.link,
             "summary": self.summary.to_json(),
+            "as_of": self.as_of.isoformat() if self.as_of else None,
             "tasks": [task.to_json() for task in self.tasks],
         }
 
 
-def gallery_view(ids: tuple[str, ...], tasks: list[Task], urls: Urls, thumb_sizes: tuple[int, ...]) -> GalleryView:
-    """The view model of a gallery of `tasks`, shown in the order of `ids`."""
-    views = tuple(task_view(task, urls, thumb_sizes) for task in tasks)
+def gallery_view(ids: tuple[str, ...], tasks: list[Task], urls: Urls, thumb_sizes: tuple[int, ...], *,
+                 broken: Mapping[tuple[str, int], str] | None = None, as_of: datetime | None = None) -> GalleryView:
+    """The view model of a gallery of `tasks`, shown in the order of `ids`; `broken` says which images failed."""
+    views = tuple(task_view(task, urls, thumb_sizes, broken) for task in tasks)
     count = {status: sum(1 for task in tasks if task.status is status) for status in Status}
     summary = Summary(
         images=sum(len(view.images) for view in views),
@@ -192,13 +203,17 @@ def gallery_view(ids: tuple[str, ...], tasks: list[Task], urls: Urls, thumb_size
         failed=count[Status.FAILED],
         unknown=count[Status.UNKNOWN],
     )
-    return GalleryView(ids=ids, tasks=views, summary=summary, link=urls.gallery(ids))
+    return GalleryView(ids=ids, tasks=views, summary=summary, link=urls.gallery(ids), as_of=as_of)
 
 
-def task_view(task: Task, urls: Urls, thumb_sizes: tuple[int, ...]) -> TaskView:
+def task_view(task: Task, urls: Urls, thumb_sizes: tuple[int, ...],
+              broken: Mapping[tuple[str, int], str] | None = None) -> TaskView:
     """The view model of one task."""
     width, height = _box(task.size, min(thumb_sizes))
-    images = tuple(_image_view(task, image, urls, thumb_sizes, width, height) for image in task.images)
+    broken = broken or {}
+    images = tuple(_image_view(task, image, urls, thumb_sizes, width, height,
+                               NO_ADDRESS if image.url is None else broken.get((task.id, image.index)))
+                   for image in task.images)
     return TaskView(
         id=task.id, status=task.status, action=task.action, model=task.model, size=task.size,
         prompt=task.prompt, created_at=task.created_at, finished_at=task.finished_at, elapsed=task.elapsed,
@@ -208,7 +223,7 @@ def task_view(task: Task, urls: Urls, thumb_sizes: tuple[int, ...]) -> TaskView:
 
 
 def _image_view(task: Task, image: Image, urls: Urls, sizes: tuple[int, ...], width: int,
-                height: int) -> ImageView:
+                height: int, error: str | None) -> ImageView:
     thumbnails = {size: urls.thumb(task.id, image.index, size) for size in sorted(sizes)}
     smallest = min(sizes)
     srcset = ", ".join(f"{url} {size / smallest:g}x" for size, url in thumbnails.items())
@@ -216,7 +231,7 @@ def _image_view(task: Task, image: Image, urls: Urls, sizes: tuple[int, ...], wi
         task_id=task.id, index=image.index, prompt=image.prompt, seed=image.seed,
         inference_seconds=image.inference_seconds, thumb_url=thumbnails[smallest], thumb_srcset=srcset,
         thumbnails=thumbnails, full_url=urls.image(task.id, image.index), source_url=image.url,
-        width=width, height=height,
+        width=width, height=height, error=error,
     )
 
 

@@ -4,11 +4,16 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 
 from gallery.api import FluxClient
-from gallery.images import ImageFetcher, Originals
+from gallery.coalesce import Coalescer, LocalCoalescer
+from gallery.egress import EgressPolicy
+from gallery.images import Failures, ImageFetcher, Originals
+from gallery.ratelimit import MemoryRateLimiter, RateLimiter
+from gallery.slots import Slots
 from gallery.store import DiskStore
 from gallery.tasks import TaskService
 
@@ -26,6 +31,9 @@ class Services:
     max_ids: int
     max_pixels: int
     sample_data: bool
+    coalescer: Coalescer
+    slots: Slots
+    limits: dict[str, RateLimiter]  # by endpoint
 
 
 def init_app(app: Flask, token: str) -> None:
@@ -33,28 +41,46 @@ def init_app(app: Flask, token: str) -> None:
     config = app.config
     base_url = config["ACEDATACLOUD_API_BASE_URL"]
     sample_data = False
+    trusted: frozenset[tuple[str, int]] = frozenset()
     if not token and config["EMULATOR"] == "auto":
-        from gallery.emulator import EmulatorServer, create_emulator
+        from gallery.emulator import EmulatorServer, create_emulator, fault_arg
 
-        emulator = create_emulator()
+        emulator = create_emulator({"FAULT": fault_arg(config["EMULATOR_FAULT"]),
+                                    "IMAGE_FAULT": fault_arg(config["EMULATOR_IMAGE_FAULT"])})
         server = EmulatorServer(app=emulator).start()
         base_url, token, sample_data = server.url, emulator.config["TOKEN"], True
+        # The emulator serves its images from loopback: allow exactly its own origin, nothing else private.
+        origin = urlsplit(server.url)
+        trusted = frozenset({(origin.hostname, origin.port)})
         app.extensions["emulator"] = server
         log.warning("No ACEDATACLOUD_API_TOKEN set: showing sample data from the built-in emulator at %s",
                     server.url)
     client = FluxClient(base_url, token, timeout=float(config["API_TIMEOUT"]),
                         attempts=int(config["API_ATTEMPTS"]), deadline=float(config["API_DEADLINE"]),
                         batch_size=int(config["BATCH_SIZE"]))
-    store = DiskStore(config["CACHE_DIR"] or Path(app.instance_path) / "cache")
-    fetcher = ImageFetcher(timeout=float(config["IMAGE_TIMEOUT"]), max_bytes=int(config["MAX_IMAGE_BYTES"]))
+    store = DiskStore(config["CACHE_DIR"] or Path(app.instance_path) / "cache",
+                      max_bytes=int(config["CACHE_MAX_BYTES"]))
+    policy = EgressPolicy(hosts=_list(config["IMAGE_HOSTS"]), allow_private=flag(config["ALLOW_PRIVATE_IMAGE_HOSTS"]),
+                          trusted=trusted)
+    fetcher = ImageFetcher(timeout=float(config["IMAGE_TIMEOUT"]), max_bytes=int(config["MAX_IMAGE_BYTES"]),
+                           policy=policy)
+    coalescer = LocalCoalescer(wait=float(config["API_DEADLINE"]) + float(config["IMAGE_TIMEOUT"]))
+    slots = Slots(int(config["THUMB_WORKERS"]), int(config["THUMB_QUEUE"]))
+    pages = MemoryRateLimiter(int(config["RATE_LIMIT"]))
+    images = MemoryRateLimiter(int(config["IMAGE_RATE_LIMIT"]))
     app.extensions["gallery"] = Services(
-        tasks=TaskService(client, pending_ttl=float(config["PENDING_TTL"])),
-        originals=Originals(store, fetcher, int(config["MAX_IMAGE_PIXELS"])),
+        tasks=TaskService(client, pending_ttl=float(config["PENDING_TTL"]), store=store, coalescer=coalescer),
+        originals=Originals(store, fetcher, int(config["MAX_IMAGE_PIXELS"]),
+                            failures=Failures(float(config["IMAGE_ERROR_TTL"])), coalescer=coalescer, slots=slots),
         store=store,
         thumb_sizes=_sizes(config["THUMB_SIZES"]),
         max_ids=int(config["MAX_IDS"]),
         max_pixels=int(config["MAX_IMAGE_PIXELS"]),
         sample_data=sample_data,
+        coalescer=coalescer,
+        slots=slots,
+        limits={"gallery.tasks": pages, "gallery.api_tasks": pages, "gallery.thumb": images,
+                "gallery.image": images},
     )
 
 
@@ -68,6 +94,19 @@ def read_token(test_config: dict | None) -> str:
     if test_config and "ACEDATACLOUD_API_TOKEN" in test_config:
         return str(test_config.pop("ACEDATACLOUD_API_TOKEN") or "")
     return os.environ.get("ACEDATACLOUD_API_TOKEN", "").strip()
+
+
+def flag(value: object) -> bool:
+    """A yes/no setting from a bool or from text such as "true", "1", "yes", "on"."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _list(value: object) -> tuple[str, ...]:
+    """A comma-separated setting as a tuple of non-empty entries."""
+    parts = value.split(",") if isinstance(value, str) else (value or ())
+    return tuple(part.strip() for part in parts if str(part).strip())
 
 
 def _sizes(value: object) -> tuple[int, ...]:

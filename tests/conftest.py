@@ -39,6 +39,8 @@ def fixture_app(emulator, tmp_path):
         "CACHE_DIR": str(tmp_path / "cache"),
         "EMULATOR": "off",
         "API_DEADLINE": 5.0,
+        # The emulator serves images from 127.0.0.1, which the safe default refuses.
+        "ALLOW_PRIVATE_IMAGE_HOSTS": True,
     })
 
 
@@ -91,14 +93,18 @@ def make_image():
 
 def reset_emulator(emulator) -> None:
     """Back to normal: no faults, no memory of which tasks were asked about, counters at zero."""
+    from gallery.emulator import DEFAULT_CONFIG
+
+    timings = {key: DEFAULT_CONFIG[key] for key in ("SLOW_SECONDS", "HANG_SECONDS", "IMAGE_SLOW_SECONDS",
+                                                     "DRIP_SECONDS")}
     requests.post(f"{emulator.url}/_emulator/config", json={"FAULT": None, "IMAGE_FAULT": None,
-                                                            "PENDING_SECONDS": 1.0}, timeout=5)
+                                                            "PENDING_SECONDS": 1.0, **timings}, timeout=5)
     requests.post(f"{emulator.url}/_emulator/reset", timeout=5)
 
 
-def set_fault(emulator, fault=None, image_fault=None) -> None:
-    """Make the emulator misbehave (a mode, or a list of modes used up one call each)."""
-    requests.post(f"{emulator.url}/_emulator/config", json={"FAULT": fault, "IMAGE_FAULT": image_fault},
+def set_fault(emulator, fault=None, image_fault=None, **timings) -> None:
+    """Make the emulator misbehave (a mode, or a list of modes used up one call each), with optional timings."""
+    requests.post(f"{emulator.url}/_emulator/config", json={"FAULT": fault, "IMAGE_FAULT": image_fault, **timings},
                   timeout=5)
 
 

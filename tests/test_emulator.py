@@ -17,7 +17,7 @@ import requests
 from PIL import Image
 
 from gallery import artwork, emulator
-from gallery.emulator import SAMPLE_GALLERIES, SAMPLE_IDS, SAMPLES, EmulatorServer, create_emulator
+from gallery.emulator import HOOK_KEYS, SAMPLE_GALLERIES, SAMPLE_IDS, SAMPLES, EmulatorServer, create_emulator
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -505,7 +505,10 @@ def test_config_hook_rejects_other_keys_and_bad_values(server: EmulatorServer, s
 
 def test_config_hook_echoes_current_values(server: EmulatorServer) -> None:
     response = requests.post(f"{server.url}/_emulator/config", json={"PENDING_SECONDS": 2.5}, timeout=TIMEOUT)
-    assert response.json() == {"FAULT": None, "IMAGE_FAULT": None, "PENDING_SECONDS": 2.5}
+    echoed = response.json()
+    assert set(echoed) == set(HOOK_KEYS)
+    assert {key: echoed[key] for key in ("FAULT", "IMAGE_FAULT", "PENDING_SECONDS")} == {
+        "FAULT": None, "IMAGE_FAULT": None, "PENDING_SECONDS": 2.5}
 
 
 def test_create_emulator_defaults_and_validation() -> None:

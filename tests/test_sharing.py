@@ -192,7 +192,7 @@ def test_previews_are_made_once(client, emulator):
     ("config", "headers", "base"),
     [
         ({"PUBLIC_URL": "https://gallery.example.com/"}, {}, "https://gallery.example.com"),
-        ({"TRUST_PROXY": 1}, {"X-Forwarded-Host": "team.example.org", "X-Forwarded-Proto": "https"},
+        ({"PROXY_HOPS": 1}, {"X-Forwarded-Host": "team.example.org", "X-Forwarded-Proto": "https"},
          "https://team.example.org"),
         ({}, {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}, "http://localhost"),
     ],

@@ -146,7 +146,7 @@ def test_hostile_prompts_are_escaped(client, app):
     evil = '<script>alert(1)</script>" onerror="alert(2)'
     record = {"id": DONE, "request": {"prompt": evil},
               "response": {"success": True, "data": [{"image_url": "javascript:alert(3)"}]}}
-    app.extensions["gallery"].tasks._keep(task_from_record(DONE, record))
+    app.extensions["gallery"].tasks.keep(task_from_record(DONE, record))
     html = client.get(f"/tasks/{DONE}").get_data(as_text=True)
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
     assert 'onerror="alert(2)' not in html
@@ -293,15 +293,19 @@ def test_thumbnail_route_answers_only_for_real_images_and_sizes(client, path):
 
 
 @pytest.mark.parametrize("fault", ["404", "truncated", "not_image", "bomb", "redirect_private"])
-def test_a_broken_image_gives_a_placeholder_and_is_not_cached(client, emulator, fault):
+def test_a_broken_image_gives_a_placeholder_and_is_not_cached(client, app, emulator, fault):
     set_fault(emulator, image_fault=fault)
     response = client.get(f"/thumb/{DONE}/0/384")
     assert response.status_code == 502
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Expires"] == "0"
     assert Image.open(io.BytesIO(response.data)).size == (384, 384)
     assert response.headers["X-Image-Error"]
     set_fault(emulator, image_fault=None)
-    assert client.get(f"/thumb/{DONE}/0/384").status_code == 200  # the failure was not kept
+    calls = emulator_stats(emulator)["media_calls"]
+    again = client.get(f"/thumb/{DONE}/0/384")  # remembered for a minute: no new fetch
+    assert again.status_code == 502 and emulator_stats(emulator)["media_calls"] == calls
+    app.extensions["gallery"].originals.failures.ttl = 0  # the minute is up
+    assert client.get(f"/thumb/{DONE}/0/384").status_code == 200  # the failure was not kept as the image
 
 
 def test_the_sample_image_that_404s_shows_a_placeholder(client):
