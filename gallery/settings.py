@@ -48,6 +48,8 @@ SETTINGS = (
     Setting("IMAGE_RATE_LIMIT", 600, "Thumbnail and original image requests per minute per client. 0: no limit."),
     Setting("PROXY_HOPS", 0, "Reverse proxies in front whose `X-Forwarded-*` headers are trusted for the client "
             "address and host (0 or 1)."),
+    Setting("REDIS_URL", "", "Redis shared by several servers for task records, coalescing locks and rate limits "
+            "(`redis://host:6379/0`). Empty: each process keeps its own."),
     Setting("ACCESS_KEY", "", "When set, visitors must enter this key once (then a signed cookie); "
             "`/healthz` stays open."),
     Setting("SECRET_KEY", "", "Signs the access cookie. Empty: derived from `GALLERY_ACCESS_KEY`."),

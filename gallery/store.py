@@ -5,9 +5,17 @@ import re
 import tempfile
 import threading
 from pathlib import Path
+from typing import Protocol
 
 # Keys are built from validated task IDs and numbers; anything else is a bug, not a path to follow.
 KEY = re.compile(r"[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*")
+
+
+class RecordStore(Protocol):
+    """Bytes by key: the DiskStore below, or a Redis store shared between servers (gallery.shared)."""
+
+    def read(self, key: str) -> bytes | None: ...
+    def write(self, key: str, data: bytes) -> None: ...
 
 
 class DiskStore:

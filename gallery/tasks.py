@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from gallery.api import ApiError, FluxClient
 from gallery.coalesce import Coalescer, LocalCoalescer
 from gallery.models import Task, task_from_record
-from gallery.store import DiskStore
+from gallery.store import RecordStore
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class TaskService:
     """Normalised tasks by ID; finished tasks are kept for good (memory and disk), pending ones for `pending_ttl`."""
 
     def __init__(self, client: FluxClient, *, pending_ttl: float = 4.0, max_entries: int = 20_000,
-                 store: DiskStore | None = None, coalescer: Coalescer | None = None,
+                 store: RecordStore | None = None, coalescer: Coalescer | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.pending_ttl = pending_ttl
@@ -90,8 +90,14 @@ class TaskService:
             self.store.write(self._key(task.id), body.encode())
 
     def _fetch(self, missing: list[str]) -> dict[str, Task]:
+        # Whoever led a coalesced call just before us (here or, with Redis, on another server) may have
+        # kept fresh records already: only what is still missing goes upstream.
+        tasks = {task_id: entry.task for task_id in missing
+                 if (entry := self._stored(task_id)) and self._fresh(entry)}
+        missing = [task_id for task_id in missing if task_id not in tasks]
+        if not missing:
+            return tasks
         records = self.client.fetch(missing)
-        tasks = {}
         for task_id in missing:
             record = records.get(task_id)
             tasks[task_id] = task_from_record(task_id, record)
@@ -102,12 +108,16 @@ class TaskService:
         return entry.task.finished or self._clock() - entry.fetched_at < self.pending_ttl
 
     def _entry(self, task_id: str) -> _Entry | None:
-        """The kept entry for a task, from memory, else from disk (then remembered in memory)."""
+        """The kept entry for a task, from memory, else from the store (then remembered in memory)."""
         with self._lock:
             entry = self._cache.get(task_id)
             if entry is not None:
                 self._cache.move_to_end(task_id)
                 return entry
+        return self._stored(task_id)
+
+    def _stored(self, task_id: str) -> _Entry | None:
+        """The entry the store (disk, or Redis shared with other servers) holds for a task."""
         if self.store is None:
             return None
         raw = self.store.read(self._key(task_id))

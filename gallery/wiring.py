@@ -14,7 +14,7 @@ from gallery.egress import EgressPolicy
 from gallery.images import Failures, ImageFetcher, Originals
 from gallery.ratelimit import MemoryRateLimiter, RateLimiter
 from gallery.slots import Slots
-from gallery.store import DiskStore
+from gallery.store import DiskStore, RecordStore
 from gallery.tasks import TaskService
 
 log = logging.getLogger(__name__)
@@ -64,12 +64,23 @@ def init_app(app: Flask, token: str) -> None:
                           trusted=trusted)
     fetcher = ImageFetcher(timeout=float(config["IMAGE_TIMEOUT"]), max_bytes=int(config["MAX_IMAGE_BYTES"]),
                            policy=policy)
-    coalescer = LocalCoalescer(wait=float(config["API_DEADLINE"]) + float(config["IMAGE_TIMEOUT"]))
+    wait = float(config["API_DEADLINE"]) + float(config["IMAGE_TIMEOUT"])
     slots = Slots(int(config["THUMB_WORKERS"]), int(config["THUMB_QUEUE"]))
-    pages = MemoryRateLimiter(int(config["RATE_LIMIT"]))
-    images = MemoryRateLimiter(int(config["IMAGE_RATE_LIMIT"]))
+    if config["REDIS_URL"]:
+        # Several servers share task records, coalescing locks and rate limits; images stay on each disk.
+        from gallery import shared
+
+        redis = shared.connect(config["REDIS_URL"])
+        records: RecordStore = shared.RedisStore(redis)
+        coalescer: Coalescer = shared.RedisCoalescer(redis, wait=wait)
+        pages: RateLimiter = shared.RedisRateLimiter(redis, int(config["RATE_LIMIT"]), "pages")
+        images: RateLimiter = shared.RedisRateLimiter(redis, int(config["IMAGE_RATE_LIMIT"]), "images")
+    else:
+        records, coalescer = store, LocalCoalescer(wait=wait)
+        pages = MemoryRateLimiter(int(config["RATE_LIMIT"]))
+        images = MemoryRateLimiter(int(config["IMAGE_RATE_LIMIT"]))
     app.extensions["gallery"] = Services(
-        tasks=TaskService(client, pending_ttl=float(config["PENDING_TTL"]), store=store, coalescer=coalescer),
+        tasks=TaskService(client, pending_ttl=float(config["PENDING_TTL"]), store=records, coalescer=coalescer),
         originals=Originals(store, fetcher, int(config["MAX_IMAGE_PIXELS"]),
                             failures=Failures(float(config["IMAGE_ERROR_TTL"])), coalescer=coalescer, slots=slots),
         store=store,
@@ -79,8 +90,8 @@ def init_app(app: Flask, token: str) -> None:
         sample_data=sample_data,
         coalescer=coalescer,
         slots=slots,
-        limits={"gallery.tasks": pages, "gallery.api_tasks": pages, "gallery.thumb": images,
-                "gallery.image": images},
+        limits={"gallery.tasks": pages, "gallery.api_tasks": pages, "share.download": pages,
+                "gallery.thumb": images, "gallery.image": images, "share.preview": images},
     )
 
 

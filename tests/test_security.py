@@ -21,12 +21,12 @@ import zlib
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import TOKEN, emulator_stats, set_fault
 from PIL import Image
 from pytest_httpserver import HTTPServer
 from werkzeug import Response as WResponse
 
 from app import create_app
+from conftest import TOKEN, emulator_stats, set_fault
 from gallery import emulator as sample
 from gallery import views
 from gallery.api import ApiError, FluxClient

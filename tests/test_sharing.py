@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 
 import extruct
 import pytest
-from conftest import TOKEN, emulator_stats
 from PIL import Image
 
 from app import create_app
+from conftest import TOKEN, emulator_stats
 from gallery import emulator as sample
 from gallery.archive import file_name, slug, stream_zip
 from gallery.models import Status, task_from_record

@@ -6,9 +6,9 @@ import time
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import TOKEN, emulator_stats, set_fault
 from PIL import Image
 
+from conftest import TOKEN, emulator_stats, set_fault
 from gallery import emulator as sample
 
 DONE, LAKE, MULTI = sample.DONE_ID, sample.LAKE_ID, sample.MULTI_ID
