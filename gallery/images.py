@@ -5,6 +5,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TypeVar
 
 import requests
 import urllib3.exceptions
@@ -16,6 +17,7 @@ from gallery.store import DiskStore
 from gallery.thumbnails import ThumbnailError, inspect
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 5.0  # the longest silence between bytes; IMAGE_TIMEOUT bounds the whole download
@@ -172,6 +174,32 @@ class Originals:
         if reason := self.failures.get(key):
             raise ImageFetchError(reason)
         return self.coalescer.do(key, lambda: self._fetch(key, url))
+
+    def derive(self, task_id: str, index: int, url: str | None, make: Callable[[bytes], T]) -> T:
+        """`make(original)` in a decode slot; a freshly fetched original is kept only once `make` has decoded
+        it whole, so a cold thumbnail costs one decode, not a check and then a thumbnail."""
+        key = self.key(task_id, index)
+        data = self.store.read(key)
+        fresh = data is None
+        if fresh:
+            if reason := self.failures.get(key):
+                raise ImageFetchError(reason)
+            if url is None:
+                self.failures.add(key, "the task gives no usable image address")
+                raise ImageFetchError("the task gives no usable image address")
+            try:
+                data = self.fetcher.fetch(url)
+            except ImageFetchError as error:
+                self.failures.add(key, str(error))
+                raise
+        try:
+            result = self.slots.run(lambda: make(data))
+        except ThumbnailError as error:
+            self.failures.add(key, str(error))
+            raise
+        if fresh:
+            self.store.write(key, data)
+        return result
 
     def remember_failure(self, task_id: str, index: int, reason: str) -> None:
         """Note that an image could not be used, so pages can say so and nobody fetches it again soon."""

@@ -46,19 +46,43 @@ def inspect(data: bytes, max_pixels: int) -> tuple[str, int, int]:
 
 def make_thumbnail(data: bytes, size: int, max_pixels: int) -> bytes:
     """A WebP no larger than `size`×`size`, aspect kept, EXIF orientation applied, no metadata."""
+    return make_thumbnails(data, (size,), max_pixels)[size]
+
+
+def make_thumbnails(data: bytes, sizes: tuple[int, ...], max_pixels: int) -> dict[int, bytes]:
+    """WebP thumbnails of every size in `sizes` from one decode: each smaller one is resampled from the largest."""
     image = open_image(data, max_pixels)
+    largest = max(sizes)
     try:
         # JPEG can decode at 1/2, 1/4 or 1/8 scale: far less work for a thumbnail of a large photo.
-        image.draft("RGB", (size * 2, size * 2))
-        image = upright(image)
-        image = _displayable(image)
-        image.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        image.draft("RGB", (largest * 2, largest * 2))
+        image = _displayable(upright(image))
+        width, height = image.size
+        image.thumbnail((largest, largest), Image.Resampling.LANCZOS, reducing_gap=3.0)
     except (OSError, ValueError, SyntaxError) as error:
         raise ThumbnailError(f"the image is damaged ({_reason(error)})") from None
-    out = io.BytesIO()
+    out = {}
+    for size in sorted(sizes, reverse=True):
+        box = _fit(width, height, size)
+        # Smaller sizes come from the largest thumbnail, but their dimensions from the original's aspect.
+        out[size] = _webp(image if box == image.size else image.resize(box, Image.Resampling.LANCZOS))
+    return out
+
+
+def _fit(width: int, height: int, size: int) -> tuple[int, int]:
+    """The size of a `width`×`height` image fitted into a `size`×`size` box, never enlarged."""
+    if max(width, height) <= size:
+        return width, height
+    if width >= height:
+        return size, max(1, round(height * size / width))
+    return max(1, round(width * size / height)), size
+
+
+def _webp(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
     # A fresh save carries no EXIF, ICC or text chunks unless asked to.
-    image.save(out, "WEBP", quality=82, method=4)
-    return out.getvalue()
+    image.save(buffer, "WEBP", quality=82, method=4)
+    return buffer.getvalue()
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,5 +1,7 @@
 """Thin routes: parse the link, ask the services, hand a view model to a template, JSON or image response."""
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import TooManyRequests
 
@@ -7,7 +9,7 @@ from gallery.images import ImageFetchError, media_type
 from gallery.models import TASK_ID, BadIds, Status, Task, parse_ids
 from gallery.ratelimit import retry_after_header
 from gallery.slots import Busy
-from gallery.thumbnails import PIPELINE, ThumbnailError, make_thumbnail, placeholder
+from gallery.thumbnails import PIPELINE, ThumbnailError, placeholder
 from gallery.viewmodels import GalleryView, gallery_view
 from gallery.wiring import services
 
@@ -64,19 +66,22 @@ def tasks(ids: str) -> Response | str:
         target = url_for("gallery.tasks", ids=canonical)
         query = request.query_string.decode("latin-1")
         return redirect(f"{target}?{query}" if query else target, 301)
-    view = _gallery(parsed)
+    view, found = _gallery(parsed)
     from gallery.share_views import share_meta  # the sharing blueprint builds on this one
 
     response = Response(render_template("gallery.html", page=view, sample_data=services().sample_data,
                                         share=share_meta(view)))
     response.headers["Cache-Control"] = "private, no-cache"
+    # Once the page is out, make its thumbnails ahead of the browser asking; the page never waits for them.
+    thumbnailer = services().thumbnailer
+    response.call_on_close(lambda: thumbnailer.prepare(found))
     return response
 
 
 @bp.get("/api/tasks/<path:ids>", merge_slashes=False)
 def api_tasks(ids: str) -> Response:
     """The gallery as JSON: the same normalised records the page shows."""
-    view = _gallery(parse_ids(ids, services().max_ids))
+    view, _ = _gallery(parse_ids(ids, services().max_ids))
     response = jsonify(view.to_json())
     response.headers["Cache-Control"] = "private, no-cache"
     return response
@@ -89,15 +94,16 @@ def thumb(task_id: str, index: int, size: int) -> Response:
     if size not in s.thumb_sizes:
         abort(404)
     etag = f"t-{task_id}-{index}-{size}-{PIPELINE}"
-    key = f"thumbs/{task_id}/{index}/{size}.webp"
-    return _image_response(task_id, index, etag, key, size, lambda original: make_thumbnail(original, size,
-                                                                                             s.max_pixels))
+    return _image_response(task_id, index, etag, size,
+                           lambda task: s.thumbnailer.get(task, index, size), "image/webp")
 
 
 @bp.get("/image/<task_id>/<int:index>")
 def image(task_id: str, index: int) -> Response:
     """The original image, from the server's own store, so links outlive the upstream URL."""
-    return _image_response(task_id, index, f"o-{task_id}-{index}", None, 768, None)
+    s = services()
+    return _image_response(task_id, index, f"o-{task_id}-{index}", 768,
+                           lambda task: s.originals.get(task_id, index, task.images[index].url), None)
 
 
 @bp.get("/healthz")
@@ -106,63 +112,38 @@ def healthz() -> Response:
     return jsonify({"status": "ok"})
 
 
-def _gallery(ids: tuple[str, ...]) -> GalleryView:
-    """The view model of a gallery of `ids`, with the images the server knows to be broken marked so."""
+def _gallery(ids: tuple[str, ...]) -> tuple[GalleryView, list[Task]]:
+    """The view model of a gallery of `ids` (broken images marked so), and its tasks."""
     s = services()
     found = s.tasks.find(ids)
     broken = {(task.id, image.index): reason for task in found.tasks for image in task.images
               if (reason := s.originals.failure(task.id, image.index))}
-    return gallery_view(ids, found.tasks, FlaskUrls(), s.thumb_sizes, broken=broken, as_of=found.as_of)
+    view = gallery_view(ids, found.tasks, FlaskUrls(), s.thumb_sizes, broken=broken, as_of=found.as_of)
+    return view, found.tasks
 
 
-def _image_response(task_id, index, etag, key, fallback_size, transform) -> Response:
-    """Serve image bytes with long cache headers and 304s; a placeholder when the image is broken.
-
-    With `key` and `transform`, the bytes are derived from the original once (one fetch, one decode however
-    many ask at once) and kept under `key`; without, the original itself is served.
-    """
+def _image_response(task_id: str, index: int, etag: str, fallback_size: int,
+                    load: Callable[[Task], bytes], kind: str | None) -> Response:
+    """Serve image bytes with long cache headers and 304s; a placeholder when the image is broken."""
     if not TASK_ID.fullmatch(task_id):
         abort(404)
     if request.if_none_match.contains(etag):
         return _cached(Response(status=304), etag)
-    s = services()
-    data = s.store.read(key) if key else None
-    if data is None:
-        url = _image_url(s.tasks.get(task_id), index)
-        try:
-            if key is None:
-                data = s.originals.get(task_id, index, url)
-            else:
-                data = s.coalescer.do(key, lambda: _derive(task_id, index, url, key, transform))
-        except (ImageFetchError, ThumbnailError) as error:
-            return _placeholder(fallback_size, str(error))
-        except Busy as busy:
-            return _busy(busy)
-    kind = "image/webp" if key else media_type(data)
-    return _cached(Response(data, mimetype=kind), etag)
-
-
-def _derive(task_id: str, index: int, url: str | None, key: str, transform) -> bytes:
-    """Make and keep the derived image under `key`, decoding in a bounded slot; failures are remembered."""
-    s = services()
-    data = s.store.read(key)  # a request just ahead of this one may have made it
-    if data is not None:
-        return data
-    original = s.originals.get(task_id, index, url)
+    task = services().tasks.get(task_id)
+    _check_image(task, index)
     try:
-        data = s.slots.run(lambda: transform(original))
-    except ThumbnailError as error:
-        s.originals.remember_failure(task_id, index, str(error))
-        raise
-    s.store.write(key, data)
-    return data
+        data = load(task)
+    except (ImageFetchError, ThumbnailError) as error:
+        return _placeholder(fallback_size, str(error))
+    except Busy as busy:
+        return _busy(busy)
+    return _cached(Response(data, mimetype=kind or media_type(data)), etag)
 
 
-def _image_url(task: Task, index: int) -> str | None:
-    """The upstream URL of image `index` of a done task (None when unusable), or 404 for any other."""
+def _check_image(task: Task, index: int) -> None:
+    """404 unless image `index` of a done task exists."""
     if task.status is not Status.DONE or not 0 <= index < len(task.images):
         abort(404)
-    return task.images[index].url
 
 
 def _cached(response: Response, etag: str) -> Response:

@@ -16,6 +16,7 @@ from gallery.ratelimit import MemoryRateLimiter, RateLimiter
 from gallery.slots import Slots
 from gallery.store import DiskStore, RecordStore
 from gallery.tasks import TaskService
+from gallery.thumbnailer import Thumbnailer
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class Services:
     sample_data: bool
     coalescer: Coalescer
     slots: Slots
+    thumbnailer: Thumbnailer
     limits: dict[str, RateLimiter]  # by endpoint
 
 
@@ -79,17 +81,20 @@ def init_app(app: Flask, token: str) -> None:
         records, coalescer = store, LocalCoalescer(wait=wait)
         pages = MemoryRateLimiter(int(config["RATE_LIMIT"]))
         images = MemoryRateLimiter(int(config["IMAGE_RATE_LIMIT"]))
+    originals = Originals(store, fetcher, int(config["MAX_IMAGE_PIXELS"]),
+                          failures=Failures(float(config["IMAGE_ERROR_TTL"])), coalescer=coalescer, slots=slots)
+    thumb_sizes = _sizes(config["THUMB_SIZES"])
     app.extensions["gallery"] = Services(
         tasks=TaskService(client, pending_ttl=float(config["PENDING_TTL"]), store=records, coalescer=coalescer),
-        originals=Originals(store, fetcher, int(config["MAX_IMAGE_PIXELS"]),
-                            failures=Failures(float(config["IMAGE_ERROR_TTL"])), coalescer=coalescer, slots=slots),
+        originals=originals,
         store=store,
-        thumb_sizes=_sizes(config["THUMB_SIZES"]),
+        thumb_sizes=thumb_sizes,
         max_ids=int(config["MAX_IDS"]),
         max_pixels=int(config["MAX_IMAGE_PIXELS"]),
         sample_data=sample_data,
         coalescer=coalescer,
         slots=slots,
+        thumbnailer=Thumbnailer(store, originals, coalescer, thumb_sizes, int(config["MAX_IMAGE_PIXELS"])),
         limits={"gallery.tasks": pages, "gallery.api_tasks": pages, "share.download": pages,
                 "gallery.thumb": images, "gallery.image": images, "share.preview": images},
     )

@@ -32,7 +32,7 @@ def fixture_emulator(emulator_server):
 @pytest.fixture(name="app")
 def fixture_app(emulator, tmp_path):
     """The gallery, pointed at the emulator with a token, caching under a temporary folder."""
-    return create_app({
+    app = create_app({
         "TESTING": True,
         "ACEDATACLOUD_API_BASE_URL": emulator.url,
         "ACEDATACLOUD_API_TOKEN": TOKEN,
@@ -42,6 +42,9 @@ def fixture_app(emulator, tmp_path):
         # The emulator serves images from 127.0.0.1, which the safe default refuses.
         "ALLOW_PRIVATE_IMAGE_HOSTS": True,
     })
+    yield app
+    # Thumbnails prepared in the background must not spill into the next test's emulator counters.
+    app.extensions["gallery"].thumbnailer.wait_idle(30)
 
 
 @pytest.fixture

@@ -140,12 +140,14 @@ def gunicorn_pair(emulator, tmp_path, redis_url, redis_client):
         urls.append(f"http://127.0.0.1:{port}")
     try:
         for url in urls:
-            for _ in range(200):
+            for _ in range(600):  # a busy CI machine may take a while to start two servers
                 try:
                     requests.get(f"{url}/healthz", timeout=1)
                     break
                 except requests.ConnectionError:
                     time.sleep(0.05)
+            else:
+                pytest.fail(f"the gallery at {url} did not start")
         yield urls
     finally:
         for child in children:

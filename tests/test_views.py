@@ -330,3 +330,24 @@ def test_the_token_appears_in_no_page_json_or_header(client, emulator):
 
 def test_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_a_viewed_gallery_gets_its_thumbnails_made_in_the_background(client, app, emulator):
+    client.get(f"/tasks/{MULTI},{DONE},{sample.PENDING_ID}").close()  # as a server does once it is sent
+    thumbnailer = app.extensions["gallery"].thumbnailer
+    wanted = [thumbnailer.key(task_id, n, size) for task_id, n in [(MULTI, 0), (MULTI, 1), (MULTI, 2), (MULTI, 3),
+                                                                    (DONE, 0)] for size in (384, 768)]
+    deadline = time.monotonic() + 20
+    while not all(thumbnailer.store.path(key).exists() for key in wanted) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(thumbnailer.store.path(key).exists() for key in wanted)
+    assert emulator_stats(emulator)["media_calls"] == 5  # one fetch per image, both sizes from it
+    assert client.get(f"/thumb/{MULTI}/2/768").status_code == 200
+    assert emulator_stats(emulator)["media_calls"] == 5
+
+
+def test_the_gallery_page_does_not_wait_for_images(client, emulator):
+    set_fault(emulator, image_fault="slow")  # every image takes seconds to download
+    started = time.monotonic()
+    assert client.get(f"/tasks/{LAKE}").status_code == 200
+    assert time.monotonic() - started < 2
