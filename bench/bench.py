@@ -86,6 +86,7 @@ def gallery(emulator_url: str, cache: Path, workers: int = 2, threads: int = 4):
         "GALLERY_CACHE_DIR": str(cache),
         "GALLERY_ALLOW_PRIVATE_IMAGE_HOSTS": "true",  # the emulator serves its images from 127.0.0.1
         "GALLERY_RATE_LIMIT": "0",  # a benchmark is one client on purpose
+        "GALLERY_IMAGE_RATE_LIMIT": "0",
     }
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
             "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "app:create_app()"]
@@ -162,7 +163,8 @@ def page_times(app_url: str, emulator_url: str, repeat: int) -> list[dict]:
 def thumbnail_times(app_url: str, emulator_url: str, repeat: int) -> dict:
     """Cold thumbnail requests against plain Pillow decoding and libvips' thumbnail_buffer of the same PNGs."""
     ids = ids_for(repeat, start=900_000)
-    requests.get(f"{app_url}/tasks/{','.join(ids)}", timeout=60).raise_for_status()  # task records warm
+    # Task records warm through the JSON route, which (unlike the page) prepares no thumbnails ahead.
+    requests.get(f"{app_url}/api/tasks/{','.join(ids)}", timeout=60).raise_for_status()
     originals = []
     for task_id in ids:  # the emulator draws each image once; what is timed is our fetch and pipeline
         record = requests.post(f"{emulator_url}/flux/tasks", json={"action": "retrieve", "id": task_id},

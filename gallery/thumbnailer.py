@@ -40,9 +40,14 @@ class Thumbnailer:
         """The thumbnail; raises ImageFetchError or ThumbnailError for a broken image, Busy when overloaded."""
         data = self.store.read(self.key(task.id, index, size))
         if data is None:
-            made = self.coalescer.do(f"thumbs:{task.id}:{index}", lambda: self._make(task, index))
-            data = made[size]
+            # Only the size asked for: the cold request stays one decode and one small encode.
+            made = self.coalescer.do(self._lock_key(task, index), lambda: self._make(task, index, (size,)))
+            data = made.get(size) or self._make(task, index, (size,))  # the leader made another size
         return data
+
+    @staticmethod
+    def _lock_key(task: Task, index: int) -> str:
+        return f"thumbs:{task.id}:{index}"
 
     def prepare(self, tasks: list[Task]) -> int:
         """Queue the missing thumbnails of `tasks` for the background worker; how many images were queued."""
@@ -73,7 +78,8 @@ class Thumbnailer:
 
     def _prepare_one(self, task: Task, index: int) -> None:
         try:
-            self.get(task, index, max(self.sizes))
+            # Every size from one decode, so whichever the browser asks for next is ready.
+            self.coalescer.do(self._lock_key(task, index), lambda: self._make(task, index, self.sizes))
         except (ImageFetchError, ThumbnailError, Busy):
             pass  # remembered as a failure, or left for the browser's own request
         except Exception:  # noqa: BLE001 - a background job must never die silently with the worker
@@ -82,14 +88,14 @@ class Thumbnailer:
             with self._lock:
                 self._queued -= 1
 
-    def _make(self, task: Task, index: int) -> dict[int, bytes]:
-        """Every size of one image from one decode of its original, each kept on disk."""
-        kept = {size: self.store.read(self.key(task.id, index, size)) for size in self.sizes}
+    def _make(self, task: Task, index: int, sizes: tuple[int, ...]) -> dict[int, bytes]:
+        """Thumbnails of one image in `sizes`, all from one decode of its original, each kept on disk."""
+        kept = {size: self.store.read(self.key(task.id, index, size)) for size in sizes}
         if all(data is not None for data in kept.values()):
             return kept  # a caller just ahead of us made them
         url = task.images[index].url
         made = self.originals.derive(task.id, index, url,
-                                     lambda original: make_thumbnails(original, self.sizes, self.max_pixels))
+                                     lambda original: make_thumbnails(original, sizes, self.max_pixels))
         for size, data in made.items():
             self.store.write(self.key(task.id, index, size), data)
         return made

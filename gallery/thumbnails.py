@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 # Every decoder on this list joins what we must trust with hostile bytes; Flux serves only PNG and JPEG.
 FORMATS = ("PNG", "JPEG", "WEBP")
-PIPELINE = "1"  # bump when the output changes, so ETags and cached files change with it
+PIPELINE = "2"  # bump when the output changes, so ETags and cached files change with it
 
 # Pillow only warns about a decompression bomb below twice its pixel limit; for us every bomb is an error.
 warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -58,14 +58,17 @@ def make_thumbnails(data: bytes, sizes: tuple[int, ...], max_pixels: int) -> dic
         image.draft("RGB", (largest * 2, largest * 2))
         image = _displayable(upright(image))
         width, height = image.size
-        image.thumbnail((largest, largest), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        # Measured (make bench): box-reduce to within 2× of the target, then bicubic, looks as good as
+        # Lanczos all the way and takes about half the time.
+        image.thumbnail((largest, largest), Image.Resampling.BICUBIC, reducing_gap=2.0)
     except (OSError, ValueError, SyntaxError) as error:
         raise ThumbnailError(f"the image is damaged ({_reason(error)})") from None
     out = {}
     for size in sorted(sizes, reverse=True):
         box = _fit(width, height, size)
         # Smaller sizes come from the largest thumbnail, but their dimensions from the original's aspect.
-        out[size] = _webp(image if box == image.size else image.resize(box, Image.Resampling.LANCZOS))
+        out[size] = _webp(image if box == image.size else image.resize(box, Image.Resampling.BICUBIC,
+                                                                        reducing_gap=2.0))
     return out
 
 
@@ -80,8 +83,9 @@ def _fit(width: int, height: int, size: int) -> tuple[int, int]:
 
 def _webp(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    # A fresh save carries no EXIF, ICC or text chunks unless asked to.
-    image.save(buffer, "WEBP", quality=82, method=4)
+    # A fresh save carries no EXIF, ICC or text chunks unless asked to. Method 2 (measured): files within a
+    # few percent of method 4's at well under half the encoding time.
+    image.save(buffer, "WEBP", quality=82, method=2)
     return buffer.getvalue()
 
 
