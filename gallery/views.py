@@ -5,7 +5,7 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from gallery.images import ImageFetchError, media_type
 from gallery.models import TASK_ID, BadIds, Status, Task, parse_ids
 from gallery.thumbnails import PIPELINE, ThumbnailError, make_thumbnail, placeholder
-from gallery.viewmodels import GalleryView, gallery_view
+from gallery.viewmodels import GalleryView, blank_task, gallery_view
 from gallery.wiring import services
 
 bp = Blueprint("gallery", __name__)
@@ -25,6 +25,9 @@ class FlaskUrls:
 
     def gallery(self, ids: tuple[str, ...]) -> str:
         return url_for("gallery.tasks", ids=",".join(ids))
+
+    def api(self, ids: tuple[str, ...]) -> str:
+        return url_for("gallery.api_tasks", ids=",".join(ids))
 
 
 @bp.get("/")
@@ -50,7 +53,9 @@ def tasks(ids: str) -> Response | str:
         query = request.query_string.decode("latin-1")
         return redirect(f"{target}?{query}" if query else target, 301)
     view = _gallery(parsed)
-    response = Response(render_template("gallery.html", page=view, sample_data=services().sample_data))
+    blanks = {str(status): blank_task(status) for status in Status}
+    response = Response(render_template("gallery.html", page=view, blanks=blanks,
+                                        sample_data=services().sample_data))
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
