@@ -74,7 +74,7 @@ class ImageView:
     @property
     def request_json(self) -> str:
         """The request body that makes this image again, as pretty JSON for the clipboard."""
-        return json.dumps(self.request, ensure_ascii=False, indent=2)
+        return json.dumps(self.request, ensure_ascii=False, indent=2, sort_keys=True)  # as the JSON route sorts
 
     def to_json(self) -> dict:
         return {
