@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import need
+from playwright.sync_api import expect
 
 from gallery import emulator as sample
 
@@ -239,19 +240,21 @@ def test_copy_buttons_put_the_right_text_on_the_clipboard(browse, live_server):
     for what, text in copies.items():
         button = page.locator(f'#lightbox button[data-copy="{what}"]')
         button.click()
+        expect(button).to_have_text("Copied")  # visible feedback once the clipboard has it
         assert clipboard(page) == text
-        assert button.inner_text() == "Copied"  # visible feedback, then back to its label
-    page.locator('#lightbox button[data-copy="request"]').click()
+    request = page.locator('#lightbox button[data-copy="request"]')
+    request.click()
+    expect(request).to_have_text("Copied")
     assert json.loads(clipboard(page)) == {
         "action": "generate", "prompt": "a mountain lake at sunrise, mist over the water, wide landscape",
         "size": "1344x768", "model": "flux-dev", "seed": 90412277}
-    page.wait_for_function("() => document.querySelector('#lightbox button[data-copy=seed]').innerText === 'Copy seed'")
+    expect(page.locator('#lightbox button[data-copy="seed"]')).to_have_text("Copy seed")  # and back again
     page.keyboard.press("Escape")
 
     gallery_link = page.locator("#toolbar button.copy")
     gallery_link.click()
+    expect(gallery_link).to_have_text("Copied")
     assert clipboard(page) == f"{live_server.url}{SMALL}"
-    assert gallery_link.inner_text() == "Copied"
 
 
 def test_a_failed_task_has_its_error_and_a_report_to_copy(browse):
@@ -261,7 +264,10 @@ def test_a_failed_task_has_its_error_and_a_report_to_copy(browse):
     error, trace = record["response"]["error"], record["response"]["trace_id"]
     assert error["code"] in card.inner_text() and error["message"] in card.inner_text()
     assert trace in card.inner_text()
-    card.get_by_role("button", name="Copy error report").click()
+    button = card.locator("button.copy")
+    assert button.inner_text() == "Copy error report"
+    button.click()
+    expect(button).to_have_text("Copied")
     report = clipboard(page)
     assert sample.FAILED_ID in report and trace in report
     assert f"{error['code']}: {error['message']}" in report
