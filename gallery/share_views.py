@@ -1,5 +1,7 @@
 """Sharing routes: link-preview images, download-all as a zip, and the Open Graph data of a gallery page."""
 
+from dataclasses import replace
+
 from flask import Blueprint, Response, current_app, request, stream_with_context, url_for
 
 from gallery.archive import stream_zip
@@ -73,7 +75,7 @@ def absolute(path: str) -> str:
 
 def _first(view: GalleryView) -> GalleryView:
     """The part of a gallery its preview draws: the first few tasks."""
-    return GalleryView(view.ids[:PREVIEW_TILES], view.tasks[:PREVIEW_TILES], view.summary, view.link)
+    return replace(view, ids=view.ids[:PREVIEW_TILES], tasks=view.tasks[:PREVIEW_TILES])
 
 
 def _tiles(tasks: list[Task]) -> list[Tile]:

@@ -10,7 +10,7 @@ from gallery.models import TASK_ID, BadIds, Status, Task, parse_ids
 from gallery.ratelimit import retry_after_header
 from gallery.slots import Busy
 from gallery.thumbnails import PIPELINE, ThumbnailError, placeholder
-from gallery.viewmodels import GalleryView, gallery_view
+from gallery.viewmodels import GalleryView, blank_task, gallery_view
 from gallery.wiring import services
 
 bp = Blueprint("gallery", __name__)
@@ -30,6 +30,9 @@ class FlaskUrls:
 
     def gallery(self, ids: tuple[str, ...]) -> str:
         return url_for("gallery.tasks", ids=",".join(ids))
+
+    def api(self, ids: tuple[str, ...]) -> str:
+        return url_for("gallery.api_tasks", ids=",".join(ids))
 
 
 @bp.before_request
@@ -69,8 +72,9 @@ def tasks(ids: str) -> Response | str:
     view, found = _gallery(parsed)
     from gallery.share_views import share_meta  # the sharing blueprint builds on this one
 
-    response = Response(render_template("gallery.html", page=view, sample_data=services().sample_data,
-                                        share=share_meta(view)))
+    blanks = {str(status): blank_task(status) for status in Status}
+    response = Response(render_template("gallery.html", page=view, blanks=blanks,
+                                        sample_data=services().sample_data, share=share_meta(view)))
     response.headers["Cache-Control"] = "private, no-cache"
     # Once the page is out, make its thumbnails ahead of the browser asking; the page never waits for them.
     thumbnailer = services().thumbnailer

@@ -1,2 +1,617 @@
 // Flux Gallery: progressive enhancement only; every page works without this file.
+// It adds the lightbox, copy buttons, live updates of pending tasks, filtering and sorting. Hand-written, no
+// build step, no inline script: it reads data-* attributes, <template> elements and the JSON route, and it
+// writes untrusted text (prompts, error messages) only through textContent, never as HTML.
 "use strict";
+
+// Loaded without `defer`, so this runs before the first paint: CSS can tell a scripted page from a plain one.
+document.documentElement.classList.add("js");
+
+(function () {
+  const IMAGE_PARAM = "image"; // ?image=<task id>-<image index>, see the README's routes
+  const POLL_FIRST_MS = 3000;
+  const POLL_MAX_MS = 15000;
+  const POLL_GROWTH = 1.5;
+  const SWIPE_PX = 50;
+  const FEEDBACK_MS = 1800;
+
+  document.addEventListener("DOMContentLoaded", function () {
+    initCopyButtons();
+    const grid = document.getElementById("grid");
+    if (grid) initGallery(grid);
+  });
+
+  // ---- Small helpers ----------------------------------------------------------------------------------
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  function setSlot(root, name, value) {
+    const element = root.querySelector('[data-slot="' + name + '"]');
+    if (element && value !== null && value !== undefined) element.textContent = String(value);
+  }
+
+  /** Fill `element` with a prompt's parts, changed words in <mark>; keep the template's text when empty. */
+  function fillPrompt(element, parts) {
+    if (!element || !parts || !parts.length) return;
+    element.replaceChildren();
+    parts.forEach(function (part) {
+      if (part[1]) {
+        const mark = document.createElement("mark");
+        mark.className = "diff";
+        mark.textContent = part[0];
+        element.appendChild(mark);
+      } else {
+        element.appendChild(document.createTextNode(part[0]));
+      }
+    });
+  }
+
+  /** Say something to screen readers, from inside the open dialog when there is one (outside is inert). */
+  function announce(text) {
+    const dialog = document.querySelector("dialog[open]");
+    const region = (dialog && dialog.querySelector("[data-announcer]")) || byId("announcer");
+    if (!region) return;
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 30);
+  }
+
+  // ---- Copy buttons -----------------------------------------------------------------------------------
+
+  function initCopyButtons() {
+    document.querySelectorAll(".toolbar[hidden], button.copy[hidden]").forEach(function (element) {
+      element.hidden = false;
+    });
+    document.addEventListener("click", function (event) {
+      const button = event.target.closest("button.copy");
+      if (button) copyFrom(button);
+    });
+  }
+
+  function copyFrom(button) {
+    const text = button.dataset.copyUrl
+      ? new URL(button.dataset.copyUrl, window.location.href).href
+      : button.dataset.copyText || "";
+    writeClipboard(text, button).then(function (ok) {
+      const what = button.dataset.copyLabel || "Text";
+      feedback(button, ok ? "Copied" : "Copy failed", ok ? "is-copied" : "is-failed");
+      announce(ok ? what + " copied to the clipboard" : what + " could not be copied; select it and copy by hand");
+    });
+  }
+
+  function writeClipboard(text, button) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).then(
+        function () { return true; },
+        function () { return legacyCopy(text, button); });
+    }
+    return Promise.resolve(legacyCopy(text, button));
+  }
+
+  /** Copy through a hidden textarea, for pages served over plain HTTP where the Clipboard API is missing. */
+  function legacyCopy(text, button) {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "visually-hidden";
+    (button.closest("dialog") || document.body).appendChild(area);
+    area.select();
+    let ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch (error) {
+      ok = false;
+    }
+    area.remove();
+    button.focus();
+    return ok;
+  }
+
+  function feedback(button, text, className) {
+    const label = button.querySelector(".copy__label") || button;
+    if (!button.dataset.idleLabel) button.dataset.idleLabel = label.textContent;
+    label.textContent = text;
+    button.classList.remove("is-copied", "is-failed");
+    button.classList.add(className);
+    window.clearTimeout(Number(button.dataset.timer || 0));
+    button.dataset.timer = String(window.setTimeout(function () {
+      label.textContent = button.dataset.idleLabel;
+      button.classList.remove(className);
+    }, FEEDBACK_MS));
+  }
+
+  // ---- The gallery ------------------------------------------------------------------------------------
+
+  function initGallery(grid) {
+    const filter = byId("filter");
+    const sort = byId("sort");
+    const status = byId("filter-status");
+    const empty = byId("filter-empty");
+    const lightbox = initLightbox(grid);
+
+    function cards() {
+      return Array.prototype.slice.call(grid.children);
+    }
+
+    // -- filter and sort
+
+    function searchText(card) {
+      const prompt = card.querySelector(".card__prompt");
+      return [prompt ? prompt.textContent : "", card.dataset.seed, card.dataset.model, card.dataset.task]
+        .join(" ").toLowerCase();
+    }
+
+    function applyFilter() {
+      const query = filter ? filter.value.trim() : "";
+      const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+      const all = cards();
+      let shown = 0;
+      all.forEach(function (card) {
+        const text = searchText(card);
+        const match = words.every(function (word) { return text.indexOf(word) !== -1; });
+        card.hidden = !match;
+        if (match) shown += 1;
+      });
+      if (status) status.textContent = words.length ? shown + " of " + all.length + " cards match" : "";
+      if (empty) {
+        empty.hidden = !words.length || shown > 0;
+        byId("filter-empty-query").textContent = query;
+      }
+    }
+
+    function number(value) {
+      const parsed = Number(value);
+      return Number.isFinite(parsed) ? parsed : 0;
+    }
+
+    function linkOrder(a, b) {
+      return number(a.dataset.order) - number(b.dataset.order) || number(a.dataset.index) - number(b.dataset.index);
+    }
+
+    /** Seeds are strings of any length: compare digit strings by length, then text; missing seeds last. */
+    function seedOrder(a, b) {
+      const x = (a.dataset.seed || "").replace(/^0+(?=\d)/, "");
+      const y = (b.dataset.seed || "").replace(/^0+(?=\d)/, "");
+      if (!x || !y) return (x ? 0 : 1) - (y ? 0 : 1);
+      const xDigits = /^\d+$/.test(x);
+      const yDigits = /^\d+$/.test(y);
+      if (xDigits !== yDigits) return xDigits ? -1 : 1;
+      if (xDigits && x.length !== y.length) return x.length - y.length;
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+
+    function newestFirst(a, b) {
+      const x = a.dataset.created || "";
+      const y = b.dataset.created || "";
+      if (!x || !y) return (x ? 0 : 1) - (y ? 0 : 1);
+      return x < y ? 1 : x > y ? -1 : 0;
+    }
+
+    function applySort() {
+      const mode = sort ? sort.value : "link";
+      const compare = mode === "seed" ? seedOrder : mode === "newest" ? newestFirst : null;
+      const sorted = cards().sort(function (a, b) {
+        return (compare ? compare(a, b) : 0) || linkOrder(a, b);
+      });
+      sorted.forEach(function (card) { grid.appendChild(card); });
+    }
+
+    if (filter) filter.addEventListener("input", applyFilter);
+    if (sort) sort.addEventListener("change", applySort);
+    const clear = byId("filter-clear");
+    if (clear) {
+      clear.addEventListener("click", function () {
+        filter.value = "";
+        applyFilter();
+        filter.focus();
+      });
+    }
+
+    // -- live status
+
+    let delay = POLL_FIRST_MS;
+
+    function schedule(wait) {
+      window.setTimeout(poll, wait);
+    }
+
+    function poll() {
+      if (document.hidden) {
+        document.addEventListener("visibilitychange", function resume() {
+          document.removeEventListener("visibilitychange", resume);
+          poll();
+        });
+        return;
+      }
+      fetch(grid.dataset.api, { headers: { Accept: "application/json" }, cache: "no-store" })
+        .then(function (response) {
+          if (!response.ok) {
+            const after = Number(response.headers.get("Retry-After"));
+            if (Number.isFinite(after) && after > 0) delay = Math.max(delay, Math.min(after * 1000, 60000));
+            throw new Error("status " + response.status);
+          }
+          return response.json();
+        })
+        .then(function (gallery) {
+          update(gallery);
+          if (gallery.summary.pending > 0) {
+            delay = Math.min(POLL_MAX_MS, delay * POLL_GROWTH);
+            schedule(delay);
+          }
+        })
+        .catch(function () {
+          delay = Math.min(POLL_MAX_MS, delay * POLL_GROWTH);
+          schedule(delay);
+        });
+    }
+
+    function update(gallery) {
+      let finished = 0;
+      let images = 0;
+      gallery.tasks.forEach(function (task) {
+        const old = cards().filter(function (card) { return card.dataset.task === task.id; });
+        if (!old.length || old[0].dataset.status === task.status) return;
+        const order = old[0].dataset.order;
+        const fresh = task.status === "done"
+          ? task.images.map(function (image) { return imageCard(task, image, order); })
+          : [statusCard(task, order)];
+        const hadFocus = old.some(function (card) { return card.contains(document.activeElement); });
+        old[0].before.apply(old[0], fresh);
+        old.forEach(function (card) { card.remove(); });
+        if (hadFocus && fresh[0]) (fresh[0].querySelector("a, button:not([hidden])") || fresh[0]).focus();
+        finished += 1;
+        images += task.images.length;
+      });
+      const summary = byId("summary");
+      if (summary) summary.textContent = gallery.summary.label;
+      const title = byId("gallery-title");
+      if (title && title.textContent !== gallery.title) {
+        title.textContent = gallery.title;
+        document.title = gallery.title + " · Flux Gallery";
+      }
+      grid.dataset.pending = String(gallery.summary.pending);
+      if (finished) {
+        applySort();
+        applyFilter();
+        announce(finished + (finished === 1 ? " task" : " tasks") + " finished, " + images +
+                 (images === 1 ? " new image" : " new images") + ". " + gallery.summary.label);
+        lightbox.cardsChanged();
+      }
+    }
+
+    function fromTemplate(status) {
+      const template = byId("card-template-" + status);
+      return template.content.firstElementChild.cloneNode(true);
+    }
+
+    function largestThumb(thumbnails) {
+      const sizes = Object.keys(thumbnails || {}).map(Number).sort(function (a, b) { return a - b; });
+      return sizes.length ? thumbnails[String(sizes[sizes.length - 1])] : "";
+    }
+
+    function imageCard(task, image, order) {
+      const card = fromTemplate("done");
+      card.id = "image-" + image.key;
+      Object.assign(card.dataset, {
+        task: task.id, index: String(image.index), status: "done", key: image.key, order: order,
+        created: task.created_at || "", seed: image.seed || "", model: task.model || "", full: image.url,
+        large: largestThumb(image.thumbnails), request: JSON.stringify(image.request, null, 2),
+      });
+      card.querySelector(".card__media").href = image.url;
+      const img = card.querySelector("img");
+      img.src = image.thumb.src;
+      img.srcset = image.thumb.srcset;
+      img.width = image.thumb.width;
+      img.height = image.thumb.height;
+      img.alt = image.alt;
+      fillPrompt(card.querySelector('[data-slot="prompt"]'), image.prompt_parts);
+      setSlot(card, "size", task.labels.size);
+      setSlot(card, "seed", image.seed_label);
+      setSlot(card, "model", task.labels.model);
+      setSlot(card, "inference", image.inference_label);
+      setSlot(card, "elapsed", task.labels.elapsed);
+      setSlot(card, "action", task.labels.action);
+      setSlot(card, "created", task.labels.created);
+      setSlot(card, "task", task.id);
+      card.classList.add("is-new");
+      return card;
+    }
+
+    function statusCard(task, order) {
+      const card = fromTemplate(task.status);
+      card.id = "task-" + task.id;
+      Object.assign(card.dataset, {
+        task: task.id, status: task.status, order: order, created: task.created_at || "", seed: "",
+        model: task.model || "",
+      });
+      fillPrompt(card.querySelector('[data-slot="prompt"]'), task.prompt_parts);
+      if (task.error) {
+        setSlot(card, "error-code", task.error.code);
+        setSlot(card, "error-message", task.error.message);
+      }
+      setSlot(card, "size", task.labels.size);
+      setSlot(card, "model", task.labels.model);
+      setSlot(card, "created", task.labels.created);
+      setSlot(card, "trace", task.trace_id);
+      setSlot(card, "task", task.id);
+      const report = card.querySelector("button.copy");
+      if (report) {
+        report.dataset.copyText = task.error_report || "";
+        report.hidden = false;
+      }
+      card.classList.add("is-new");
+      return card;
+    }
+
+    if (Number(grid.dataset.pending) > 0 && grid.dataset.api) schedule(delay);
+  }
+
+  // ---- The lightbox -----------------------------------------------------------------------------------
+
+  function initLightbox(grid) {
+    const dialog = byId("lightbox");
+    const none = { cardsChanged: function () {} };
+    if (!dialog || typeof dialog.showModal !== "function") return none;
+    const image = byId("lightbox-image");
+    const stage = dialog.querySelector(".lightbox__stage");
+    const count = byId("lightbox-count");
+    const prompt = byId("lightbox-prompt");
+    const meta = byId("lightbox-meta");
+    const original = byId("lightbox-original");
+    const download = byId("lightbox-download");
+    const buttons = {};
+    dialog.querySelectorAll("button[data-copy]").forEach(function (button) {
+      buttons[button.dataset.copy] = button;
+    });
+    const announcer = document.createElement("p");
+    announcer.className = "visually-hidden";
+    announcer.setAttribute("role", "status");
+    announcer.dataset.announcer = "";
+    dialog.appendChild(announcer);
+
+    let current = null; // the card on show
+    let ignorePop = false; // the next popstate is our own history.back()
+    let wanted = null; // an ?image= key whose card is not there yet (its task is pending)
+
+    function imageCards() {
+      return Array.prototype.filter.call(grid.children, function (card) {
+        return card.dataset.status === "done" && !card.hidden;
+      });
+    }
+
+    function findCard(key) {
+      return Array.prototype.find.call(grid.children, function (card) {
+        return card.dataset.status === "done" && card.dataset.key === key;
+      }) || null;
+    }
+
+    function imageUrl(key) {
+      const url = new URL(window.location.href);
+      if (key) url.searchParams.set(IMAGE_PARAM, key);
+      else url.searchParams.delete(IMAGE_PARAM);
+      return url.pathname + url.search + url.hash;
+    }
+
+    function shareUrl(key) {
+      const url = new URL(grid.dataset.link || window.location.pathname, window.location.href);
+      url.searchParams.set(IMAGE_PARAM, key);
+      return url.href;
+    }
+
+    function show(card) {
+      current = card;
+      const list = imageCards();
+      const position = list.indexOf(card);
+      count.textContent = position >= 0 ? "Image " + (position + 1) + " of " + list.length : "";
+      const thumb = card.querySelector("img");
+      image.alt = thumb ? thumb.alt : "";
+      const full = card.dataset.full;
+      image.src = card.dataset.large || full;
+      if (full && full !== card.dataset.large) {
+        const loader = new Image();
+        loader.onload = function () { if (current === card) image.src = full; };
+        loader.src = full;
+      }
+      const cardPrompt = card.querySelector(".card__prompt");
+      prompt.replaceChildren.apply(prompt, Array.prototype.map.call(cardPrompt.childNodes, function (node) {
+        return node.cloneNode(true);
+      }));
+      meta.replaceChildren.apply(meta, Array.prototype.map.call(card.querySelector(".meta").children,
+        function (row) { return row.cloneNode(true); }));
+      original.href = full;
+      download.href = full;
+      download.setAttribute("download", "flux-" + card.dataset.key);
+      let request = {};
+      try {
+        request = JSON.parse(card.dataset.request || "{}");
+      } catch (error) {
+        request = {};
+      }
+      setCopy(buttons.prompt, request.prompt || "");
+      setCopy(buttons.seed, card.dataset.seed || "");
+      setCopy(buttons.link, shareUrl(card.dataset.key));
+      setCopy(buttons.request, card.dataset.request || "");
+      [list[position + 1], list[position - 1]].forEach(function (neighbour) {
+        if (neighbour && neighbour.dataset.large) new Image().src = neighbour.dataset.large;
+      });
+    }
+
+    function setCopy(button, text) {
+      if (!button) return;
+      button.dataset.copyText = text;
+      button.hidden = !text;
+    }
+
+    function open(card, push) {
+      if (!dialog.open) {
+        dialog.showModal();
+        document.documentElement.classList.add("lightbox-open");
+        byId("lightbox-close").focus();
+      }
+      show(card);
+      const url = imageUrl(card.dataset.key);
+      if (push) window.history.pushState({ lightbox: true }, "", url);
+      else window.history.replaceState(window.history.state, "", url);
+    }
+
+    function step(by) {
+      const list = imageCards();
+      if (!current || !list.length) return;
+      const position = list.indexOf(current);
+      const next = list[(position + by + list.length) % list.length];
+      if (next !== current) open(next, false);
+    }
+
+    function close(fromHistory) {
+      if (!current) return;
+      const card = current;
+      current = null;
+      if (dialog.open) dialog.close();
+      document.documentElement.classList.remove("lightbox-open");
+      image.removeAttribute("src");
+      if (!fromHistory) {
+        if (window.history.state && window.history.state.lightbox) {
+          ignorePop = true;
+          window.history.back();
+        } else {
+          window.history.replaceState(window.history.state, "", imageUrl(null));
+        }
+      }
+      const link = card.isConnected && card.querySelector(".card__media");
+      if (link) {
+        link.focus();
+        link.scrollIntoView({ block: "nearest" });
+      }
+    }
+
+    function focusables() {
+      return Array.prototype.filter.call(
+        dialog.querySelectorAll("button, a[href], input, select, textarea, [tabindex]"),
+        function (element) {
+          return !element.disabled && !element.hidden && element.tabIndex >= 0 && element.getClientRects().length > 0;
+        });
+    }
+
+    function trapTab(event) {
+      const list = focusables();
+      if (!list.length) return;
+      const first = list[0];
+      const last = list[list.length - 1];
+      const active = document.activeElement;
+      if (!dialog.contains(active)) {
+        event.preventDefault();
+        first.focus();
+      } else if (event.shiftKey && active === first) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && active === last) {
+        event.preventDefault();
+        first.focus();
+      }
+    }
+
+    grid.addEventListener("click", function (event) {
+      const link = event.target.closest(".card__media");
+      if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      const card = link.closest("li");
+      if (!card || card.dataset.status !== "done") return;
+      event.preventDefault();
+      open(card, true);
+    });
+
+    dialog.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowRight") {
+        event.preventDefault();
+        step(1);
+      } else if (event.key === "ArrowLeft") {
+        event.preventDefault();
+        step(-1);
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        close(false);
+      } else if (event.key === "Tab") {
+        trapTab(event);
+      }
+    });
+    // Esc reaches the dialog as `cancel` too, and a browser may close it on its own: keep our state in step.
+    dialog.addEventListener("cancel", function (event) {
+      event.preventDefault();
+      close(false);
+    });
+    dialog.addEventListener("close", function () { close(false); });
+
+    byId("lightbox-close").addEventListener("click", function () { close(false); });
+    byId("lightbox-prev").addEventListener("click", function () { step(-1); });
+    byId("lightbox-next").addEventListener("click", function () { step(1); });
+
+    // Swipe left or right on touch screens (pointer events cover touch, pen and mouse drags).
+    let start = null;
+    let swiped = false;
+    stage.addEventListener("pointerdown", function (event) {
+      if (event.target.closest("button")) return;
+      start = { x: event.clientX, y: event.clientY, id: event.pointerId };
+    });
+    stage.addEventListener("pointerup", function (event) {
+      if (!start || start.id !== event.pointerId) return;
+      const dx = event.clientX - start.x;
+      const dy = event.clientY - start.y;
+      start = null;
+      if (Math.abs(dx) >= SWIPE_PX && Math.abs(dx) > 1.5 * Math.abs(dy)) {
+        swiped = true;
+        step(dx < 0 ? 1 : -1);
+      }
+    });
+    stage.addEventListener("pointercancel", function () { start = null; });
+    stage.addEventListener("click", function (event) {
+      // A click on the dark stage around the image closes, as on most lightboxes; the end of a swipe does not.
+      if (swiped) {
+        swiped = false;
+        return;
+      }
+      if (event.target === stage) close(false);
+    });
+
+    window.addEventListener("popstate", function () {
+      if (ignorePop) {
+        ignorePop = false;
+        return;
+      }
+      const key = new URL(window.location.href).searchParams.get(IMAGE_PARAM);
+      const card = key && findCard(key);
+      if (card) {
+        if (!dialog.open) {
+          dialog.showModal();
+          document.documentElement.classList.add("lightbox-open");
+          byId("lightbox-close").focus();
+        }
+        show(card);
+      } else if (current) {
+        close(true);
+      }
+    });
+
+    function openWanted() {
+      if (!wanted) return;
+      const card = findCard(wanted);
+      if (card) {
+        wanted = null;
+        open(card, false);
+      }
+    }
+
+    const key = new URL(window.location.href).searchParams.get(IMAGE_PARAM);
+    if (key) {
+      wanted = key.trim().toLowerCase();
+      openWanted();
+    }
+
+    return {
+      cardsChanged: function () {
+        if (current && !current.isConnected) close(false);
+        else if (current) show(current);
+        openWanted();
+      },
+    };
+  }
+})();

@@ -1,7 +1,10 @@
 """Shared fixtures: the emulator over real HTTP, the app wired to it, and images made in code."""
 
 import io
+import os
 import random
+import shutil
+import threading
 
 import pytest
 import requests
@@ -114,3 +117,87 @@ def set_fault(emulator, fault=None, image_fault=None, **timings) -> None:
 def emulator_stats(emulator) -> dict:
     """The emulator's call counters."""
     return requests.get(f"{emulator.url}/_emulator/stats", timeout=5).json()
+
+
+# ---- browser tests: Debian's Chromium driven by Playwright, the gallery served on 127.0.0.1 ---------
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+def find_chromium() -> str | None:
+    """Debian's Chromium (or $CHROMIUM); Playwright's own browser download does not work here."""
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def need(what: str) -> None:
+    """Skip outside CI, fail in CI: a missing browser must never pass CI silently."""
+    if in_ci():
+        pytest.fail(f"{what} (CI=true, so this is a failure, not a skip)")
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run; each test gets its own context."""
+    path = find_chromium()
+    if path is None:
+        need("browser tests skipped: no Chromium at /usr/bin/chromium (apt-get install chromium, or set CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class ServerThread:
+    """A WSGI app served from a daemon thread on a free port of 127.0.0.1 (like the emulator's server)."""
+
+    def __init__(self, app) -> None:
+        from werkzeug.serving import make_server
+
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="gallery-under-test", daemon=True)
+
+    def __enter__(self) -> "ServerThread":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser_cache(tmp_path_factory):
+    """Originals and thumbnails shared by every browser test, so each image is drawn and shrunk once."""
+    return tmp_path_factory.mktemp("browser-cache")
+
+
+@pytest.fixture
+def live_server(emulator, browser_cache):
+    """The gallery on a real port, pointed at the emulator, under its own strict CSP; fresh task cache per test."""
+    app = create_app({
+        "ACEDATACLOUD_API_BASE_URL": emulator.url,
+        "ACEDATACLOUD_API_TOKEN": TOKEN,
+        "CACHE_DIR": str(browser_cache),
+        "EMULATOR": "off",
+        "API_DEADLINE": 5.0,
+        "PENDING_TTL": 0.2,
+        "ALLOW_PRIVATE_IMAGE_HOSTS": True,  # the emulator serves its images from 127.0.0.1
+        "RATE_LIMIT": 0,  # one browser loads dozens of pages and hundreds of thumbnails in a few seconds
+        "IMAGE_RATE_LIMIT": 0,
+    })
+    with ServerThread(app) as server:
+        yield server
+    app.extensions["gallery"].thumbnailer.wait_idle(30)

@@ -222,7 +222,8 @@ def test_json_route_has_the_same_normalised_data(client):
     assert response.status_code == 200 and response.is_json
     body = response.get_json()
     assert body["ids"] == ids
-    assert body["summary"] == {"images": 1, "tasks": 3, "done": 1, "pending": 0, "failed": 1, "unknown": 1}
+    assert body["summary"] == {"images": 1, "tasks": 3, "done": 1, "pending": 0, "failed": 1, "unknown": 1,
+                               "label": "1 image from 3 tasks · 1 failed · 1 not found"}
     done, failed, unknown = body["tasks"]
     assert done["status"] == "done" and done["model"] == "flux-dev"
     assert done["images"][0]["thumbnails"] == {"384": f"/thumb/{DONE}/0/384", "768": f"/thumb/{DONE}/0/768"}
@@ -351,3 +352,56 @@ def test_the_gallery_page_does_not_wait_for_images(client, emulator):
     started = time.monotonic()
     assert client.get(f"/tasks/{LAKE}").status_code == 200
     assert time.monotonic() - started < 2
+
+
+# ---- what the page hands the script ----------------------------------------------------------------
+
+
+def test_prompt_iterations_show_their_differences_without_javascript(client):
+    response = client.get("/tasks/" + ",".join(sample.LIGHTHOUSE_IDS))
+    page = soup(response)
+    marks = [[mark.text for mark in card.select(".card__prompt mark.diff")] for card in page.select("li.card")]
+    assert marks == [["oil painting"], ["watercolor"], ["storm clouds", "oil painting"],
+                     ["under storm clouds", "oil painting", "crashing waves"]]
+    assert page.select_one(".diff-legend") is not None
+
+
+def test_unrelated_prompts_are_not_highlighted(client):
+    page = soup(client.get(f"/tasks/{DONE},{LAKE}"))
+    assert not page.select("mark") and page.select_one(".diff-legend") is None
+
+
+def test_image_cards_carry_their_key_and_regenerate_request(client):
+    card = soup(client.get(f"/tasks/{LAKE}")).select("li.card--image")[1]
+    assert card["data-key"] == f"{LAKE}-1" and card["id"] == f"image-{LAKE}-1"
+    assert card["data-large"] == f"/thumb/{LAKE}/1/768" and card["data-full"] == f"/image/{LAKE}/1"
+    assert json.loads(card["data-request"]) == {
+        "action": "generate", "prompt": "a mountain lake at sunrise, mist over the water, wide landscape",
+        "size": "1344x768", "model": "flux-dev", "seed": 90412277}
+
+
+def test_the_gallery_has_a_card_template_per_status_and_a_lightbox(client):
+    page = soup(client.get(f"/tasks/{DONE}"))
+    for status in ("done", "pending", "failed", "unknown"):
+        template = page.select_one(f"template#card-template-{status}")
+        assert template is not None and f'data-status="{status}"' in str(template)
+    assert page.select_one("dialog#lightbox") is not None
+    assert page.select_one("#grid")["data-api"] == f"/api/tasks/{DONE}"
+
+
+@pytest.mark.parametrize("path", ["/", f"/tasks/{DONE},{sample.FAILED_ID},{sample.PENDING_ID}", "/nowhere",
+                                  "/tasks/nope"])
+def test_pages_have_no_inline_script_style_or_handlers(client, path):
+    page = soup(client.get(path))
+    assert all(script.get("src") for script in page.select("script"))
+    assert not page.select("style, [style]")
+    assert not [tag for tag in page.find_all(True) if any(name.startswith("on") for name in tag.attrs)]
+
+
+def test_error_pages_say_what_to_do(client, emulator):
+    page = soup(client.get("/nowhere"))
+    assert page.select_one(".error-panel__actions a")["href"] == "/"
+    set_fault(emulator, "500")
+    page = soup(client.get(f"/tasks/{DONE}"))
+    retry = page.select_one(".error-panel__actions a")
+    assert retry.text.strip() == "Try again" and retry["href"] == f"/tasks/{DONE}"

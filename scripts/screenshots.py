@@ -1,0 +1,95 @@
+"""Screenshots for the README: the home page, a gallery and the lightbox, on desktop, phone and in dark mode.
+
+Starts the built-in emulator and the gallery on free ports of 127.0.0.1, drives Debian's Chromium with
+Playwright, and writes docs/<page>-<view>.png. Run it with `make screenshots`.
+"""
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from gallery import emulator as sample  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+VIEWS = {
+    "desktop": {"viewport": {"width": 1440, "height": 960}, "color_scheme": "light"},
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+              "has_touch": True, "color_scheme": "light"},
+    "dark": {"viewport": {"width": 1440, "height": 960}, "color_scheme": "dark"},
+}
+GALLERY = "/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Everything"])
+LIGHTBOX = "/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Prompt iterations"]) + f"?image={sample.LIGHTHOUSE_IDS[2]}-0"
+PAGES = {"home": "/", "gallery": GALLERY, "lightbox": LIGHTBOX}
+# Every image in view has loaded (lazy ones below the fold do not count).
+IMAGES_READY = """() => Array.from(document.images)
+  .filter(i => { const r = i.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight && r.width; })
+  .every(i => i.complete && i.naturalWidth > 0)"""
+
+
+class ServerThread:
+    """A WSGI app served from a daemon thread on a free port of 127.0.0.1."""
+
+    def __init__(self, app) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "ServerThread":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for the PNG files")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as cache:
+        emulator = sample.EmulatorServer(app=sample.create_emulator({"PENDING_SECONDS": 600.0})).start()
+        try:
+            app = create_app({"ACEDATACLOUD_API_BASE_URL": emulator.url,
+                              "ACEDATACLOUD_API_TOKEN": emulator.app.config["TOKEN"],
+                              "EMULATOR": "off", "CACHE_DIR": cache})
+            # Say "sample data" and link the sample galleries, as `make run` does with no token.
+            app.extensions["gallery"] = dataclasses.replace(app.extensions["gallery"], sample_data=True)
+            with ServerThread(app) as server, sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                for view, options in VIEWS.items():
+                    context = browser.new_context(**options)
+                    page = context.new_page()
+                    for name, path in PAGES.items():
+                        page.goto(server.url + path)
+                        if name == "lightbox":
+                            page.wait_for_selector("#lightbox[open]")
+                        page.wait_for_function(IMAGES_READY, timeout=20_000)
+                        page.wait_for_timeout(300)  # let the arrival animations settle
+                        target = args.out / f"{name}-{view}.png"
+                        page.screenshot(path=str(target))
+                        print(f"wrote {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
+                    context.close()
+                browser.close()
+        finally:
+            emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
