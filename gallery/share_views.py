@@ -2,15 +2,15 @@
 
 from dataclasses import replace
 
-from flask import Blueprint, Response, current_app, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, current_app, request, stream_with_context, url_for
 
 from gallery.archive import stream_zip
 from gallery.images import ImageFetchError, media_type
 from gallery.models import Image, Status, Task, parse_ids
-from gallery.previews import Tile, contact_sheet
-from gallery.sharing import ShareMeta, gallery_meta, signature
+from gallery.previews import VERSION, Tile, contact_sheet, fitted
+from gallery.sharing import ShareMeta, gallery_meta, image_meta, signature
 from gallery.thumbnails import ThumbnailError
-from gallery.viewmodels import GalleryView, gallery_view
+from gallery.viewmodels import GalleryView, ImageView, TaskView, gallery_view, parse_image_key
 from gallery.views import FlaskUrls
 from gallery.wiring import services
 
@@ -42,9 +42,12 @@ def download(ids: str) -> Response:
 
 @bp.get("/preview/<path:ids>", merge_slashes=False)
 def preview(ids: str) -> Response:
-    """The 1200×630 contact sheet chat apps show for a gallery link, made once per gallery state."""
+    """The 1200×630 picture chat apps show for a link: a contact sheet of the gallery, or the one image that
+    `?image=<task id>-<n>` names; made once per gallery state."""
     s = services()
     parsed = parse_ids(ids, s.max_ids)
+    if request.args.get("image") is not None:
+        return _image_preview(parsed, request.args["image"])
     tasks = s.tasks.get_many(parsed[:PREVIEW_TILES])
     view = gallery_view(parsed[:PREVIEW_TILES], tasks, FlaskUrls(), s.thumb_sizes)
     key = f"previews/{signature(view)}.jpg"
@@ -52,25 +55,56 @@ def preview(ids: str) -> Response:
     if data is None:
         data = contact_sheet(_tiles(tasks), s.max_pixels)
         s.store.write(key, data)
-    response = Response(data, mimetype="image/jpeg")
     finished = all(task.finished for task in tasks)
     # A gallery still generating gets a new preview URL when it changes; until then, chat caches may keep it.
-    response.headers["Cache-Control"] = "public, max-age=86400" if finished else "public, max-age=60"
-    return response
+    return _preview_response(data, "public, max-age=86400" if finished else "public, max-age=60")
 
 
-def share_meta(view: GalleryView) -> ShareMeta:
-    """The Open Graph data of a gallery page, with absolute URLs."""
+def share_meta(view: GalleryView, featured: tuple[TaskView, ImageView] | None = None) -> ShareMeta:
+    """The Open Graph data of a gallery page, or of the one image a link points at, with absolute URLs."""
+    url = absolute(request.full_path.rstrip("?"))
+    title = request.args.get("title")
+    if featured:
+        task, image = featured
+        preview_path = url_for("share.preview", ids=task.id, image=image.key, v=VERSION)
+        return image_meta(task, image, url=url, preview_url=absolute(preview_path), title=title)
     ids = ",".join(view.ids[:PREVIEW_TILES])
     preview_path = url_for("share.preview", ids=ids, v=signature(_first(view)))
-    return gallery_meta(view, url=absolute(request.full_path.rstrip("?")), preview_url=absolute(preview_path),
-                        title=request.args.get("title"))
+    return gallery_meta(view, url=url, preview_url=absolute(preview_path), title=title)
 
 
 def absolute(path: str) -> str:
     """An absolute URL for one of our paths: GALLERY_PUBLIC_URL when set, else the request's own host."""
     base = current_app.config["PUBLIC_URL"] or request.host_url
     return base.rstrip("/") + path
+
+
+def _image_preview(ids: tuple[str, ...], key: str) -> Response:
+    """One image fitted to 1200×630; 404 unless it is an image of a task of this link."""
+    s = services()
+    named = parse_image_key(key)
+    if named is None or named[0] not in ids:
+        abort(404)
+    task_id, index = named
+    task = s.tasks.get(task_id)
+    if task.status is not Status.DONE or not 0 <= index < len(task.images):
+        abort(404)
+    cache_key = f"previews/{task_id}-{index}-{VERSION}.jpg"
+    data = s.store.read(cache_key)
+    if data is None:
+        try:
+            data = fitted(s.originals.get(task_id, index, task.images[index].url), s.max_pixels)
+        except (ImageFetchError, ThumbnailError):
+            data = contact_sheet([Tile("broken")], s.max_pixels)
+            return _preview_response(data, cache="no-store")
+        s.store.write(cache_key, data)
+    return _preview_response(data, cache="public, max-age=86400")
+
+
+def _preview_response(data: bytes, cache: str) -> Response:
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = cache
+    return response
 
 
 def _first(view: GalleryView) -> GalleryView:

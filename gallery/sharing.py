@@ -40,7 +40,7 @@ def image_meta(task: TaskView, image: ImageView, *, url: str, preview_url: str,
                title: str | None = None) -> ShareMeta:
     """The preview of one image: its prompt as the title, its settings as the description."""
     facts = [f"Seed {image.seed}" if image.seed else None, task.size_label if task.size else None,
-             task.model, f"task {task.id}"]
+             task.model, "Flux image"]
     return ShareMeta(
         title=clip(title.strip(), 120) if title and title.strip() else clip(image.prompt or "Flux image", 120),
         description=clip(" · ".join(fact for fact in facts if fact), 300),

@@ -42,7 +42,7 @@ class Thumbnailer:
         if data is None:
             # Only the size asked for: the cold request stays one decode and one small encode.
             made = self.coalescer.do(self._lock_key(task, index), lambda: self._make(task, index, (size,)))
-            data = made.get(size) or self._make(task, index, (size,))  # the leader made another size
+            data = made.get(size) or self._make(task, index, (size,))[size]  # the leader made another size
         return data
 
     @staticmethod

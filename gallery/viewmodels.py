@@ -323,6 +323,18 @@ def parse_image_key(value: str | None) -> tuple[str, int] | None:
     return (match[1], int(match[2])) if match else None
 
 
+def find_image(page: GalleryView, key: str | None) -> tuple[TaskView, ImageView] | None:
+    """The task and image of a gallery that an `image` query parameter names, or None."""
+    named = parse_image_key(key)
+    if named is None:
+        return None
+    for task in page.tasks:
+        for image in task.images:
+            if (task.id, image.index) == named:
+                return task, image
+    return None
+
+
 def regenerate_request(task: Task, image: Image) -> dict:
     """The POST /flux/images body that asks for this image again: same prompt, size, model and seed.
 

@@ -470,6 +470,10 @@ document.documentElement.classList.add("js");
       if (dialog.open) dialog.close();
       document.documentElement.classList.remove("lightbox-open");
       image.removeAttribute("src");
+      // The one-image section is for visitors without the script (and link previews); past the lightbox,
+      // the visitor is in the gallery.
+      const featured = byId("featured");
+      if (featured) featured.remove();
       if (!fromHistory) {
         if (window.history.state && window.history.state.lightbox) {
           ignorePop = true;

@@ -182,9 +182,11 @@ def test_a_deep_link_opens_the_lightbox_on_its_image(browse):
     assert page.locator("#lightbox").is_visible()
     assert "90412277" in page.locator("#lightbox-meta").inner_text()
     assert page.locator("#lightbox-count").inner_text() == "Image 7 of 7"
+    assert page.locator("#featured").count() == 1  # rendered by the server for crawlers and no-script visitors
     page.keyboard.press("Escape")
     page.wait_for_function("() => !new URL(location.href).searchParams.has('image')")
     assert page.url.endswith(SMALL)
+    assert page.locator("#featured").count() == 0  # past the lightbox, the visitor is in the gallery
 
 
 def test_back_closes_the_lightbox_and_forward_opens_it_again(browse):

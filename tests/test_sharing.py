@@ -236,3 +236,33 @@ def test_download_link_is_on_the_page(client):
 
 def test_download_refuses_bad_ids(client):
     assert client.get("/download/nope").status_code == 400
+
+
+def test_a_one_image_link_leads_with_that_image_for_crawlers(client):
+    key = f"{sample.LAKE_ID}-1"
+    response = client.get(f"/tasks/{sample.DONE_ID},{sample.LAKE_ID}?image={key}")
+    html = response.get_data(as_text=True)
+    featured = html.index('id="featured"')
+    assert featured < html.index('id="grid"')  # the named image comes before the gallery
+    assert f"/thumb/{sample.LAKE_ID}/1/768" in html[featured:html.index('id="grid"')]
+    og = opengraph(response)
+    record = sample.task_record(sample.SAMPLES[sample.LAKE_ID], "http://x/")
+    assert og["og:title"] == record["request"]["prompt"]
+    assert f"Seed {record['response']['data'][1]['seed']}" in og["og:description"]
+    assert og["og:url"].endswith(f"?image={key}")
+    assert og["og:image"].startswith(f"http://localhost/preview/{sample.LAKE_ID}?image={key}")
+    image = fetch_image(client, og["og:image"])
+    assert (image.format, image.size) == ("JPEG", (WIDTH, HEIGHT))
+
+
+@pytest.mark.parametrize("key", ["nope", f"{sample.LAKE_ID}-9", f"{sample.PENDING_ID}-0"])
+def test_a_link_to_an_image_that_is_not_there_shows_the_gallery(client, key):
+    response = client.get(f"/tasks/{sample.LAKE_ID},{sample.PENDING_ID}?image={key}")
+    assert response.status_code == 200
+    assert 'id="featured"' not in response.get_data(as_text=True)
+    assert opengraph(response)["og:image"].startswith("http://localhost/preview/")
+
+
+@pytest.mark.parametrize("query", [f"image={sample.DONE_ID}-0", f"image={sample.LAKE_ID}-7", "image=x"])
+def test_image_previews_only_for_images_of_the_link(client, query):
+    assert client.get(f"/preview/{sample.LAKE_ID}?{query}").status_code == 404

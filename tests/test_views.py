@@ -405,3 +405,19 @@ def test_error_pages_say_what_to_do(client, emulator):
     page = soup(client.get(f"/tasks/{DONE}"))
     retry = page.select_one(".error-panel__actions a")
     assert retry.text.strip() == "Try again" and retry["href"] == f"/tasks/{DONE}"
+
+
+def test_a_thumbnail_asked_while_another_size_was_being_made_is_still_bytes(app, make_image):
+    # The coalesced leader may have made 384 only; whoever waited for 768 must still get 768 bytes.
+    thumbnailer = app.extensions["gallery"].thumbnailer
+    real = thumbnailer.coalescer
+
+    class LeaderMadeTheSmallSize:
+        def do(self, key, fn):
+            task = app.extensions["gallery"].tasks.get(DONE)
+            return real.do(key, lambda: thumbnailer._make(task, 0, (384,)))
+
+    thumbnailer.coalescer = LeaderMadeTheSmallSize()
+    task = app.extensions["gallery"].tasks.get(DONE)
+    data = thumbnailer.get(task, 0, 768)
+    assert Image.open(io.BytesIO(data)).size == (768, 768)
