@@ -34,6 +34,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
     wiring.init_app(app, token)
     access.init_app(app)
+    app.config["COMPRESS_REGISTER"] = False  # only the views marked @compress.compressed() are compressed
+    views.compress.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(share_views.bp)
     errors.init_app(app)

@@ -140,7 +140,9 @@ def page_times(app_url: str, emulator_url: str, repeat: int) -> list[dict]:
     from flask import render_template
 
     from app import create_app
-    from gallery.viewmodels import gallery_view
+    from gallery.models import Status
+    from gallery.share_views import share_meta
+    from gallery.viewmodels import blank_task, gallery_view
     from gallery.views import FlaskUrls
 
     local = create_app({"ACEDATACLOUD_API_BASE_URL": emulator_url, "ACEDATACLOUD_API_TOKEN": TOKEN,
@@ -154,8 +156,11 @@ def page_times(app_url: str, emulator_url: str, repeat: int) -> list[dict]:
         session.get(link, timeout=60).raise_for_status()
         page = timed(lambda link=link: session.get(link, timeout=60).raise_for_status(), repeat)
         with local.test_request_context(f"/tasks/{','.join(ids)}"):
+            # Everything the page's template gets, built beforehand: only the rendering is timed.
             view = gallery_view(ids, services.tasks.get_many(ids), FlaskUrls(), services.thumb_sizes)
-            render = timed(lambda view=view: render_template("gallery.html", page=view), repeat)
+            context = {"page": view, "blanks": {str(status): blank_task(status) for status in Status},
+                       "featured": None, "sample_data": False, "share": share_meta(view)}
+            render = timed(lambda context=context: render_template("gallery.html", **context), repeat)
         rows.append({"tasks": count, "page_ms": page * 1000, "render_ms": render * 1000, "ratio": page / render})
     return rows
 
@@ -226,15 +231,16 @@ def warm_thumbnail_rps(app_url: str, seconds: float) -> dict:
 
 
 def grid_bytes(app_url: str, emulator_url: str) -> dict:
-    """Bytes a browser downloads to show a 50-image grid (page, CSS, JS, 1× thumbnails) against the originals."""
+    """Bytes a browser downloads to show a 50-image grid (page, CSS, JS, 1× thumbnails, compressed where the
+    server compresses) against the originals' total size."""
     ids = ids_for(50, start=960_000)
-    page = requests.get(f"{app_url}/tasks/{','.join(ids)}", timeout=60)
+    page_path = f"/tasks/{','.join(ids)}"
+    page = requests.get(app_url + page_path, timeout=60)
     soup = BeautifulSoup(page.text, "html.parser")
     assets = [tag["href"] for tag in soup.select("link[rel=stylesheet]")] + [tag["src"] for tag in
                                                                                soup.select("script[src]")]
     thumbs = [img["src"] for img in soup.select("ul.grid img")]
-    downloaded = len(page.content) + sum(len(requests.get(app_url + url, timeout=60).content)
-                                         for url in assets + thumbs)
+    downloaded = sum(wire_bytes(app_url + url) for url in [page_path, *assets, *thumbs])
     originals = 0
     for task_id in ids:
         record = requests.post(f"{emulator_url}/flux/tasks", json={"action": "retrieve", "id": task_id},
@@ -242,6 +248,13 @@ def grid_bytes(app_url: str, emulator_url: str) -> dict:
         originals += len(requests.get(record["response"]["data"][0]["image_url"], timeout=30).content)
     return {"images": len(thumbs), "downloaded_bytes": downloaded, "originals_bytes": originals,
             "ratio": downloaded / originals}
+
+
+def wire_bytes(url: str) -> int:
+    """Bytes on the wire for `url`, as a browser that accepts compression receives them."""
+    with requests.get(url, timeout=60, stream=True, headers={"Accept-Encoding": "gzip, deflate, br, zstd"}) as response:
+        response.raise_for_status()
+        return sum(len(chunk) for chunk in response.raw.stream(64 * 1024, decode_content=False))
 
 
 def worker_memory(master: subprocess.Popen) -> tuple[int, int]:

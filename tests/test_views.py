@@ -421,3 +421,29 @@ def test_a_thumbnail_asked_while_another_size_was_being_made_is_still_bytes(app,
     task = app.extensions["gallery"].tasks.get(DONE)
     data = thumbnailer.get(task, 0, 768)
     assert Image.open(io.BytesIO(data)).size == (768, 768)
+
+
+@pytest.mark.parametrize("root", ["", "/team-gallery"])
+def test_fast_urls_match_url_for(app, root):
+    from flask import url_for
+
+    from gallery.views import FlaskUrls
+
+    with app.test_request_context("/", base_url=f"http://localhost{root}/"):
+        urls = FlaskUrls()
+        assert urls.thumb(DONE, 3, 768) == url_for("gallery.thumb", task_id=DONE, index=3, size=768)
+        assert urls.image(DONE, 12) == url_for("gallery.image", task_id=DONE, index=12)
+        assert urls.thumb(DONE, 0, 384).startswith(f"{root}/thumb/")
+
+
+@pytest.mark.parametrize("path", [f"/tasks/{DONE},{LAKE}", f"/api/tasks/{DONE},{LAKE}"])
+def test_text_is_compressed_for_browsers_that_accept_it(client, path):
+    with client.get(path, headers={"Accept-Encoding": "gzip, deflate, br, zstd"}) as response:  # as Chromium asks
+        assert response.status_code == 200
+        assert response.headers["Content-Encoding"] in ("gzip", "br", "zstd", "deflate")
+        assert "Accept-Encoding" in response.headers["Vary"]
+
+
+def test_images_are_not_compressed_again(client):
+    response = client.get(f"/thumb/{DONE}/0/384", headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
+    assert response.status_code == 200 and "Content-Encoding" not in response.headers
