@@ -187,6 +187,9 @@ def browser_cache(tmp_path_factory):
 @pytest.fixture
 def live_server(emulator, browser_cache):
     """The gallery on a real port, pointed at the emulator, under its own strict CSP; fresh task cache per test."""
+    # Images are shared between tests (each is drawn and shrunk once), task records are not: the emulator's
+    # pending task starts pending again in every test, and a record kept as done would hide that.
+    shutil.rmtree(browser_cache / "tasks", ignore_errors=True)
     app = create_app({
         "ACEDATACLOUD_API_BASE_URL": emulator.url,
         "ACEDATACLOUD_API_TOKEN": TOKEN,
