@@ -33,6 +33,7 @@ from gallery.emulator import synthetic_id  # noqa: E402
 TOKEN = "bench-token"
 SIZES = (1, 10, 50, 100)
 LARGE = 1  # synthetic kind: 2048×2048 PNGs
+HUGE = 3  # synthetic kind: 2048×2048 PNGs of about 6.5 MB each, as large as detailed photos
 
 
 def free_port() -> int:
@@ -266,23 +267,35 @@ def worker_memory(master: subprocess.Popen) -> tuple[int, int]:
 
 
 def memory(emulator_url: str, workdir: Path) -> dict:
-    """Peak RSS of one worker while thumbnailing 20 large PNGs at once, and while zipping a large gallery."""
+    """Peak RSS of one worker while thumbnailing 20 large PNGs at once, and while zipping galleries of large
+    PNGs: first 10, then 40 in the same worker, so a peak that grows with the gallery would show."""
     result = {}
-    for name, scenario in (("thumbnails", _thumbnail_storm), ("zip", _zip_gallery)):
-        with gallery(emulator_url, workdir / name, workers=1, threads=8) as (app_url, master):
-            requests.get(f"{app_url}/tasks/{synthetic_id(1)}", timeout=60).raise_for_status()
-            requests.get(f"{app_url}/thumb/{synthetic_id(1)}/0/384", timeout=60).raise_for_status()
-            baseline, _ = worker_memory(master)
-            detail = scenario(app_url)
+    with gallery(emulator_url, workdir / "thumbnails", workers=1, threads=8) as (app_url, master):
+        baseline = _warm_up(app_url, master)
+        detail = _thumbnail_storm(app_url)
+        _, peak = worker_memory(master)
+        result["thumbnails"] = {"baseline_mb": baseline / 2**20, "peak_mb": peak / 2**20,
+                                "growth_mb": (peak - baseline) / 2**20, **detail}
+    with gallery(emulator_url, workdir / "zip", workers=1, threads=8) as (app_url, master):
+        baseline = _warm_up(app_url, master)
+        for count in (10, 40):
+            detail = _zip_gallery(app_url, count)
             _, peak = worker_memory(master)
-            result[name] = {"baseline_mb": baseline / 2**20, "peak_mb": peak / 2**20,
-                            "growth_mb": (peak - baseline) / 2**20, **detail}
+            result[f"zip_{count}"] = {"baseline_mb": baseline / 2**20, "peak_mb": peak / 2**20,
+                                      "growth_mb": (peak - baseline) / 2**20, **detail}
     return result
+
+
+def _warm_up(app_url: str, master: subprocess.Popen) -> int:
+    """Serve one small gallery and thumbnail, then the worker's RSS: what it holds before the real work."""
+    requests.get(f"{app_url}/tasks/{synthetic_id(1)}", timeout=60).raise_for_status()
+    requests.get(f"{app_url}/thumb/{synthetic_id(1)}/0/384", timeout=60).raise_for_status()
+    return worker_memory(master)[0]
 
 
 def _thumbnail_storm(app_url: str) -> dict:
     ids = ids_for(20, start=970_000, kind=LARGE)
-    requests.get(f"{app_url}/tasks/{','.join(ids)}", timeout=120).raise_for_status()
+    requests.get(f"{app_url}/api/tasks/{','.join(ids)}", timeout=120).raise_for_status()
 
     def one(task_id: str) -> int:
         for _ in range(30):  # a full thumbnail pool answers 503 with Retry-After: wait as a browser would
@@ -297,9 +310,9 @@ def _thumbnail_storm(app_url: str) -> dict:
     return {"images": len(ids), "source": "2048×2048 PNG", "ok": codes.count(200)}
 
 
-def _zip_gallery(app_url: str) -> dict:
-    ids = ids_for(40, start=980_000, kind=LARGE)
-    requests.get(f"{app_url}/tasks/{','.join(ids)}", timeout=120).raise_for_status()
+def _zip_gallery(app_url: str, count: int) -> dict:
+    ids = ids_for(count, start=980_000 + 1000 * count, kind=HUGE)
+    requests.get(f"{app_url}/api/tasks/{','.join(ids)}", timeout=120).raise_for_status()
     size = 0
     with requests.get(f"{app_url}/download/{','.join(ids)}", timeout=300, stream=True) as response:
         response.raise_for_status()
@@ -331,12 +344,34 @@ def table(results: dict) -> str:
     grid = results["grid"]
     lines.append(f"| bytes to show a {grid['images']}-image grid | {grid['downloaded_bytes'] / 2**20:.2f} MiB | "
                  f"{grid['originals_bytes'] / 2**20:.1f} MiB originals | {grid['ratio'] * 100:.2f}% | ≤ 3% |")
-    for name, row in results["memory"].items():
-        what = (f"thumbnailing {row['images']} {row['source']}s at once" if name == "thumbnails"
-                else f"zipping {row['images']} large PNGs ({row['zip_mb']:.0f} MiB)")
-        lines.append(f"| peak worker RSS, {what} | {row['peak_mb']:.0f} MiB | {row['baseline_mb']:.0f} MiB "
-                     f"idle | +{row['growth_mb']:.0f} MiB | bounded |")
+    memory = results["memory"]
+    row = memory["thumbnails"]
+    lines.append(f"| peak worker RSS, thumbnailing {row['images']} {row['source']}s at once | {row['peak_mb']:.0f} MiB "
+                 f"| {row['baseline_mb']:.0f} MiB idle | +{row['growth_mb']:.0f} MiB | bounded |")
+    for count in (10, 40):
+        row = memory[f"zip_{count}"]
+        lines.append(f"| peak worker RSS, zipping {count} 6.5 MB PNGs ({row['zip_mb']:.0f} MiB zip) | "
+                     f"{row['peak_mb']:.0f} MiB | {row['baseline_mb']:.0f} MiB idle | +{row['growth_mb']:.0f} MiB "
+                     f"| flat in gallery size |")
     return "\n".join(lines)
+
+
+def verdicts(results: dict) -> list[tuple[str, bool]]:
+    """Each target of the README's Performance section, met or not in this run."""
+    checks = [(f"one upstream call for a cold view of {row['tasks']} tasks", row["cold_calls"] == 1)
+              for row in results["api_calls"]]
+    checks.append(("no upstream call for a warm view of finished tasks",
+                   all(row["warm_calls_per_view"] == 0 for row in results["api_calls"])))
+    checks += [(f"warm page of {row['tasks']} tasks within 1.5× of rendering it", row["ratio"] <= 1.5)
+               for row in results["page"]]
+    checks.append(("cold thumbnail within 1.5× of decoding its source",
+                   results["thumb_cold"]["ratio_to_decode"] <= 1.5))
+    checks.append(("warm thumbnails at least 0.8× a static file", results["thumb_warm"]["ratio"] >= 0.8))
+    checks.append(("a 50-image grid costs at most 3% of its originals", results["grid"]["ratio"] <= 0.03))
+    memory = results["memory"]
+    # Flat: a gallery four times as large raises the peak by less than two of its images.
+    checks.append(("zip memory flat in gallery size", memory["zip_40"]["peak_mb"] - memory["zip_10"]["peak_mb"] < 13))
+    return checks
 
 
 def main() -> None:
@@ -358,8 +393,12 @@ def main() -> None:
         results["memory"] = memory(emulator_url, Path(workdir))
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "platform": platform.platform(), "seconds": round(time.monotonic() - started, 1)}
+    results["targets"] = [{"target": name, "met": met} for name, met in verdicts(results)]
     Path(options.out).write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
+    print()
+    for target in results["targets"]:
+        print(f"{'met    ' if target['met'] else 'NOT MET'}  {target['target']}")
     print(f"\n{results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
           f"{results['machine']['seconds']} s; figures written to {options.out}")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import random
 import re
 import struct
 import threading
@@ -220,7 +221,9 @@ _CATALOGUE = (
 # Load tests need galleries of any size: IDs of this form are answered as finished synthetic tasks.
 # 5eed<kind>-0000-4000-8000-<n>: kind picks the size (SYNTHETIC_SIZES), n (hex) is the seed.
 SYNTHETIC = re.compile(r"5eed([0-9a-f]{4})-0000-4000-8000-([0-9a-f]{12})")
-SYNTHETIC_SIZES = {0: "1024x1024", 1: "2048x2048", 2: "1344x768"}
+SYNTHETIC_SIZES = {0: "1024x1024", 1: "2048x2048", 2: "1344x768", 3: "2048x2048"}
+# Kind 3 is kind 1 made as large on the wire as a detailed photo (sample art compresses too well).
+SYNTHETIC_PADDING = {3: 6 * 1024 * 1024}
 
 
 def synthetic_id(n: int, kind: int = 0) -> str:
@@ -283,6 +286,8 @@ class ImageSpec:
     prompt: str
     fmt: str
     broken: bool
+    padding: int = 0  # bytes of a private PNG chunk, for benchmarks that need large files
+
 
 
 def _image_specs() -> dict[tuple[str, str], ImageSpec]:
@@ -306,7 +311,9 @@ def _synthetic_spec(task_id: str, name: str) -> ImageSpec | None:
     if sample is None or name != "0.png":
         return None
     width, height = artwork.size_for(sample.request["size"])
-    return ImageSpec(int(sample.seeds[0]), width, height, sample.request["prompt"], "PNG", False)
+    kind = int(task_id[4:8], 16)
+    return ImageSpec(int(sample.seeds[0]), width, height, sample.request["prompt"], "PNG", False,
+                     SYNTHETIC_PADDING.get(kind, 0))
 
 
 # --- records --------------------------------------------------------------------------------------------------
@@ -586,8 +593,13 @@ def bomb_png(side: int = BOMB_SIDE) -> bytes:
 
 
 def _image_bytes(spec: ImageSpec, fmt: str | None = None) -> bytes:
-    """The drawn image, from the artwork cache."""
-    return artwork.render(spec.seed, spec.width, spec.height, spec.prompt, fmt or spec.fmt)
+    """The drawn image, from the artwork cache (padded before IEND with a private chunk when asked)."""
+    data = artwork.render(spec.seed, spec.width, spec.height, spec.prompt, fmt or spec.fmt)
+    if spec.padding and (fmt or spec.fmt) == "PNG":
+        # "flUx": ancillary, private, safe to copy; decoders skip it, so the image stays the same picture.
+        filler = random.Random(spec.seed).randbytes(spec.padding)
+        data = data[:-12] + _png_chunk(b"flUx", filler) + data[-12:]
+    return data
 
 
 def _image(spec: ImageSpec) -> Response:

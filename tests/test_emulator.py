@@ -561,3 +561,10 @@ def test_synthetic_ids_are_finished_tasks_of_the_chosen_size(server: EmulatorSer
 
 def test_ids_that_only_look_synthetic_are_unknown(server: EmulatorServer) -> None:
     assert call(server, {"action": "retrieve", "id": "5eed0009-0000-4000-8000-000000000001"}).json() == {}
+
+
+def test_padded_synthetic_images_are_large_but_the_same_picture(server: EmulatorServer) -> None:
+    plain, padded = (requests.get(image_urls(call(server, {"action": "retrieve", "id": emulator.synthetic_id(5, kind)})
+                                             .json())[0], timeout=30).content for kind in (1, 3))
+    assert len(padded) > len(plain) + 6_000_000
+    assert Image.open(io.BytesIO(padded)).tobytes() == Image.open(io.BytesIO(plain)).tobytes()
