@@ -142,9 +142,9 @@ def gunicorn_pair(emulator, tmp_path, redis_url, redis_client):
         for url in urls:
             for _ in range(600):  # a busy CI machine may take a while to start two servers
                 try:
-                    requests.get(f"{url}/healthz", timeout=1)
+                    requests.get(f"{url}/healthz", timeout=5)
                     break
-                except requests.ConnectionError:
+                except requests.RequestException:  # not listening yet, or still importing the app
                     time.sleep(0.05)
             else:
                 pytest.fail(f"the gallery at {url} did not start")
