@@ -187,6 +187,8 @@ def browser_cache(tmp_path_factory):
 @pytest.fixture
 def live_server(emulator, browser_cache):
     """The gallery on a real port, pointed at the emulator, under its own strict CSP; fresh task cache per test."""
+    # Task records kept on disk too: a pending sample one test saw finish would be finished for the next.
+    shutil.rmtree(browser_cache / "tasks", ignore_errors=True)
     app = create_app({
         "ACEDATACLOUD_API_BASE_URL": emulator.url,
         "ACEDATACLOUD_API_TOKEN": TOKEN,
