@@ -10,7 +10,7 @@ from gallery.models import TASK_ID, BadIds, Status, Task, parse_ids
 from gallery.ratelimit import retry_after_header
 from gallery.slots import Busy
 from gallery.thumbnails import PIPELINE, ThumbnailError, placeholder
-from gallery.viewmodels import GalleryView, blank_task, gallery_view
+from gallery.viewmodels import GalleryView, blank_tasks, gallery_view
 from gallery.wiring import services
 
 bp = Blueprint("gallery", __name__)
@@ -72,8 +72,7 @@ def tasks(ids: str) -> Response | str:
     view, found = _gallery(parsed)
     from gallery.share_views import share_meta  # the sharing blueprint builds on this one
 
-    blanks = {str(status): blank_task(status) for status in Status}
-    response = Response(render_template("gallery.html", page=view, blanks=blanks,
+    response = Response(render_template("gallery.html", page=view, blanks=blank_tasks(),
                                         sample_data=services().sample_data, share=share_meta(view)))
     response.headers["Cache-Control"] = "private, no-cache"
     # Once the page is out, make its thumbnails ahead of the browser asking; the page never waits for them.
