@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test bench emulator lint screenshots clean
+.PHONY: run serve test bench emulator export lint screenshots clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ bench: $(STAMP)
 
 emulator: $(STAMP)
 	$(BIN)/python -m gallery.emulator --port 5001
+
+# make export IDS=<id>,<id> OUT=<folder>: the gallery as static files, as `flask export` writes them.
+export: $(STAMP)
+	$(BIN)/flask --app app export $(IDS) $(OUT)
 
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .

@@ -6,7 +6,7 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gallery import access, errors, headers, share_views, views, wiring
+from gallery import access, errors, export, headers, share_views, views, wiring
 from gallery.settings import DEFAULTS
 
 
@@ -40,4 +40,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(share_views.bp)
     errors.init_app(app)
     headers.init_app(app)
+    export.init_app(app)
     return app

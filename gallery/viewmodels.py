@@ -312,6 +312,11 @@ def blank_task(status: Status) -> TaskView:
                     source_image_url=None, images=(image,) if status is Status.DONE else (), prompt_parts=())
 
 
+def blank_tasks() -> dict[str, TaskView]:
+    """One empty task of every status, by status: what the gallery page renders into its <template>s."""
+    return {str(status): blank_task(status) for status in Status}
+
+
 def image_key(task_id: str, index: int) -> str:
     """The `image` query parameter that points at image `index` of a task: "<task id>-<index>"."""
     return f"{task_id}-{index}"

@@ -11,7 +11,7 @@ from gallery.models import TASK_ID, BadIds, Status, Task, parse_ids
 from gallery.ratelimit import retry_after_header
 from gallery.slots import Busy
 from gallery.thumbnails import PIPELINE, ThumbnailError, placeholder
-from gallery.viewmodels import GalleryView, blank_task, find_image, gallery_view
+from gallery.viewmodels import GalleryView, blank_tasks, find_image, gallery_view
 from gallery.wiring import services
 
 bp = Blueprint("gallery", __name__)
@@ -93,8 +93,7 @@ def tasks(ids: str) -> Response | str:
 
     # A one-image link (?image=<task id>-<n>) leads with that image, so crawlers that run no script see it.
     featured = find_image(view, request.args.get("image"))
-    blanks = {str(status): blank_task(status) for status in Status}
-    response = Response(render_template("gallery.html", page=view, blanks=blanks, featured=featured,
+    response = Response(render_template("gallery.html", page=view, blanks=blank_tasks(), featured=featured,
                                         sample_data=services().sample_data, share=share_meta(view, featured)))
     response.headers["Cache-Control"] = "private, no-cache"
     # Once the page is out, make its thumbnails ahead of the browser asking; the page never waits for them.

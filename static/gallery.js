@@ -2,6 +2,8 @@
 // It adds the lightbox, copy buttons, live updates of pending tasks, filtering and sorting. Hand-written, no
 // build step, no inline script: it reads data-* attributes, <template> elements and the JSON route, and it
 // writes untrusted text (prompts, error messages) only through textContent, never as HTML.
+// The same file runs in a static export opened from disk (file://): there it never polls, and every URL it
+// builds is relative to the page's own.
 "use strict";
 
 // Loaded without `defer`, so this runs before the first paint: CSS can tell a scripted page from a plain one.
@@ -344,7 +346,8 @@ document.documentElement.classList.add("js");
       return card;
     }
 
-    if (Number(grid.dataset.pending) > 0 && grid.dataset.api) schedule(delay);
+    // A static export (data-static) has no JSON route to ask: the cards it was written with are all there is.
+    if (!("static" in grid.dataset) && Number(grid.dataset.pending) > 0 && grid.dataset.api) schedule(delay);
   }
 
   // ---- The lightbox -----------------------------------------------------------------------------------

@@ -35,6 +35,13 @@ CSP_REPORTER = """document.addEventListener("securitypolicyviolation", (event) =
 });"""
 IMAGES_LOADED = """() => Array.from(document.querySelectorAll("#grid img"))
   .every((img) => img.complete && img.naturalWidth > 0)"""
+# Every grid image loads now, not when scrolled to: those of cards the script adds later too (a pending task
+# finishing while a cold, slow grid still loads would otherwise leave lazy images that never load).
+EAGER = """() => {
+  const eager = () => document.querySelectorAll("#grid img[loading=lazy]").forEach((img) => { img.loading = "eager"; });
+  eager();
+  new MutationObserver(eager).observe(document.getElementById("grid"), {childList: true});
+}"""
 
 
 class Browse:
@@ -105,7 +112,7 @@ def test_the_grid_renders_every_card(browse, client, view):
     page = browse.open(EVERYTHING, view=view)
     assert len(cards(page)) == count
     assert {card["task"] for card in cards(page)} == set(expected["ids"])
-    page.evaluate("document.querySelectorAll('#grid img').forEach(img => { img.loading = 'eager'; })")
+    page.evaluate(EAGER)
     page.wait_for_function(IMAGES_LOADED, timeout=20_000)
     # Nothing sticks out sideways, on a phone least of all.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -374,6 +381,81 @@ def test_prompt_differences_are_highlighted(browse):
     assert page.locator("#lightbox-prompt mark.diff").all_inner_texts() == ["watercolor"]
 
 
+# ---- the static export, opened from disk ---------------------------------------------------------------
+
+
+@pytest.fixture
+def browse_files(browser):
+    """Like `browse`, for pages opened from file:// (no server, so no base URL)."""
+    session = Browse(browser, None)
+    yield session
+    session.close()
+    assert session.problems == [], "the page logged errors:\n" + "\n".join(session.problems)
+
+
+@pytest.fixture
+def export_to(emulator, tmp_path):
+    """Export a gallery with `flask export`; its file:// URL."""
+    from app import create_app
+    from conftest import TOKEN
+
+    # A cache of its own: the browser tests' shared one keeps the pending sample as finished once a page saw it.
+    app = create_app({"ACEDATACLOUD_API_BASE_URL": emulator.url, "ACEDATACLOUD_API_TOKEN": TOKEN,
+                      "CACHE_DIR": str(tmp_path / "cache"), "EMULATOR": "off", "ALLOW_PRIVATE_IMAGE_HOSTS": True})
+
+    def export(ids: tuple[str, ...]) -> str:
+        folder = tmp_path / "export"
+        result = app.test_cli_runner().invoke(args=["export", ",".join(ids), str(folder)])
+        assert result.exit_code == 0, result.output
+        return (folder / "index.html").as_uri()
+
+    return export
+
+
+def test_the_static_export_opens_from_disk_with_every_thumbnail(browse_files, export_to, axe_source):
+    ids = sample.SAMPLE_GALLERIES["Sizes and shapes"]
+    page = browse_files.open(export_to(ids))
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    images = sum(len(sample.SAMPLES[task_id].seeds) for task_id in ids)
+    assert len(cards(page)) == images
+    page.evaluate(EAGER)
+    page.wait_for_function(IMAGES_LOADED, timeout=20_000)
+    assert page.locator("#toolbar").is_visible()
+    assert page.locator("text=Download all").count() == 0
+
+    page.locator(f"#image-{sample.LAKE_ID}-1 .card__media").click()
+    assert page.locator("#lightbox").is_visible()
+    assert lightbox_key(page) == f"{sample.LAKE_ID}-1"  # the address follows the image on file:// too
+    full = f"images/{sample.LAKE_ID}-1.png"
+    page.wait_for_function(f"""() => {{ const image = document.getElementById('lightbox-image');
+      return image.getAttribute('src') === '{full}' && image.complete && image.naturalWidth > 0; }}""")
+    assert "90412277" in page.locator("#lightbox-meta").inner_text()
+    page.keyboard.press("ArrowRight")
+    assert lightbox_key(page) == f"{sample.SEED_STRING_ID}-0"
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !new URL(location.href).searchParams.has('image')")
+    assert axe_problems(page, axe_source, preload=False) == []
+    assert all(url.startswith("file://") for url in fetched), fetched
+
+
+def test_a_static_export_never_polls_and_opens_a_deep_link(browse_files, export_to):
+    url = export_to(sample.SAMPLE_GALLERIES["Mixed states"])  # a pending task, and a broken image
+    requests = []
+    page = browse_files.open(f"{url}?image={sample.DONE_ID}-0")
+    page.on("request", lambda request: requests.append(request.url))
+    assert page.locator("#lightbox").is_visible()
+    assert page.locator("#lightbox-count").inner_text() == "Image 1 of 2"
+    written = cards(page)
+    page.keyboard.press("ArrowRight")  # onto the broken image: the placeholder, as the server would show
+    page.wait_for_function("""() => { const image = document.getElementById('lightbox-image');
+      return image.complete && image.naturalWidth > 0; }""")
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(3_500)  # past the first poll a live page would make
+    assert cards(page) == written  # the pending cards stay as they were written
+    assert requests and all(url.startswith("file://") and "/api/" not in url for url in requests), requests
+
+
 # ---- every page: no errors, no CSP violations, accessible --------------------------------------------
 
 
@@ -384,10 +466,11 @@ def axe_source():
     return AXE.read_text(encoding="utf-8")
 
 
-def axe_problems(page, axe_source) -> list[str]:
-    """Serious and critical axe-core violations, one line each."""
+def axe_problems(page, axe_source, *, preload: bool = True) -> list[str]:
+    """Serious and critical axe-core violations, one line each; `preload=False` where axe cannot fetch the
+    page's stylesheets itself (file://, which refuses its XMLHttpRequests)."""
     page.evaluate(axe_source)  # evaluated by the test harness, so the page's CSP does not apply to it
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    result = page.evaluate("preload => axe.run(document, {resultTypes: ['violations'], preload})", preload)
     return [f"{v['impact']}: {v['id']}: {v['help']} — " + ", ".join(str(n["target"]) for n in v["nodes"][:5])
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
