@@ -32,19 +32,24 @@ def fixture_emulator(emulator_server):
     reset_emulator(emulator_server)
 
 
-@pytest.fixture(name="app")
-def fixture_app(emulator, tmp_path):
-    """The gallery, pointed at the emulator with a token, caching under a temporary folder."""
-    app = create_app({
-        "TESTING": True,
-        "ACEDATACLOUD_API_BASE_URL": emulator.url,
+def gallery_app(api_url: str, cache_dir, **overrides):
+    """The gallery pointed at `api_url` with the test token, caching under `cache_dir`; overrides win."""
+    return create_app({
+        "ACEDATACLOUD_API_BASE_URL": api_url,
         "ACEDATACLOUD_API_TOKEN": TOKEN,
-        "CACHE_DIR": str(tmp_path / "cache"),
+        "CACHE_DIR": str(cache_dir),
         "EMULATOR": "off",
         "API_DEADLINE": 5.0,
         # The emulator serves images from 127.0.0.1, which the safe default refuses.
         "ALLOW_PRIVATE_IMAGE_HOSTS": True,
+        **overrides,
     })
+
+
+@pytest.fixture(name="app")
+def fixture_app(emulator, tmp_path):
+    """The gallery, pointed at the emulator with a token, caching under a temporary folder."""
+    app = gallery_app(emulator.url, tmp_path / "cache", TESTING=True)
     yield app
     # Thumbnails prepared in the background must not spill into the next test's emulator counters.
     app.extensions["gallery"].thumbnailer.wait_idle(30)
@@ -190,17 +195,8 @@ def live_server(emulator, browser_cache):
     # Images are shared between tests (each is drawn and shrunk once), task records are not: the emulator's
     # pending task starts pending again in every test, and a record kept as done would hide that.
     shutil.rmtree(browser_cache / "tasks", ignore_errors=True)
-    app = create_app({
-        "ACEDATACLOUD_API_BASE_URL": emulator.url,
-        "ACEDATACLOUD_API_TOKEN": TOKEN,
-        "CACHE_DIR": str(browser_cache),
-        "EMULATOR": "off",
-        "API_DEADLINE": 5.0,
-        "PENDING_TTL": 0.2,
-        "ALLOW_PRIVATE_IMAGE_HOSTS": True,  # the emulator serves its images from 127.0.0.1
-        "RATE_LIMIT": 0,  # one browser loads dozens of pages and hundreds of thumbnails in a few seconds
-        "IMAGE_RATE_LIMIT": 0,
-    })
+    # One browser loads dozens of pages and hundreds of thumbnails in a few seconds: no rate limits.
+    app = gallery_app(emulator.url, browser_cache, PENDING_TTL=0.2, RATE_LIMIT=0, IMAGE_RATE_LIMIT=0)
     with ServerThread(app) as server:
         yield server
     app.extensions["gallery"].thumbnailer.wait_idle(30)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from conftest import need
+from conftest import gallery_app, need
 from gallery import emulator as sample
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -396,12 +396,8 @@ def browse_files(browser):
 @pytest.fixture
 def export_to(emulator, tmp_path):
     """Export a gallery with `flask export`; its file:// URL."""
-    from app import create_app
-    from conftest import TOKEN
-
     # A cache of its own: the browser tests' shared one keeps the pending sample as finished once a page saw it.
-    app = create_app({"ACEDATACLOUD_API_BASE_URL": emulator.url, "ACEDATACLOUD_API_TOKEN": TOKEN,
-                      "CACHE_DIR": str(tmp_path / "cache"), "EMULATOR": "off", "ALLOW_PRIVATE_IMAGE_HOSTS": True})
+    app = gallery_app(emulator.url, tmp_path / "cache")
 
     def export(ids: tuple[str, ...]) -> str:
         folder = tmp_path / "export"

@@ -8,8 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 from PIL import Image
 
-from app import create_app
-from conftest import TOKEN, emulator_stats, reset_emulator, set_fault
+from conftest import emulator_stats, gallery_app, reset_emulator, set_fault
 from gallery import emulator as sample
 from gallery.export import ExportUrls
 
@@ -46,14 +45,7 @@ def sizes_export(emulator_server, tmp_path_factory):
     """The "Sizes and shapes" sample gallery, exported once for the tests that only read what was written."""
     reset_emulator(emulator_server)
     root = tmp_path_factory.mktemp("export")
-    app = create_app({
-        "TESTING": True,
-        "ACEDATACLOUD_API_BASE_URL": emulator_server.url,
-        "ACEDATACLOUD_API_TOKEN": TOKEN,
-        "CACHE_DIR": str(root / "cache"),
-        "EMULATOR": "off",
-        "ALLOW_PRIVATE_IMAGE_HOSTS": True,  # the emulator serves its images from 127.0.0.1
-    })
+    app = gallery_app(emulator_server.url, root / "cache", TESTING=True)
     result = export(app, SIZES, root / "out")
     assert result.exit_code == 0, result.output
     return root / "out", result

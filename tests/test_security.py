@@ -26,7 +26,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response as WResponse
 
 from app import create_app
-from conftest import TOKEN, emulator_stats, set_fault
+from conftest import TOKEN, emulator_stats, gallery_app, set_fault
 from gallery import emulator as sample
 from gallery import images, thumbnailer
 from gallery.api import ApiError, FluxClient
@@ -50,11 +50,7 @@ PAGE_HEADERS = {
 
 
 def make_app(emulator, tmp_path, **overrides):
-    config = {"ACEDATACLOUD_API_BASE_URL": emulator.url, "ACEDATACLOUD_API_TOKEN": TOKEN,
-              "CACHE_DIR": str(tmp_path / "cache"), "EMULATOR": "off", "API_DEADLINE": 5.0,
-              "ALLOW_PRIVATE_IMAGE_HOSTS": True}
-    config.update(overrides)
-    return create_app(config)
+    return gallery_app(emulator.url, tmp_path / "cache", **overrides)
 
 
 def inject(app, task_id, record):
@@ -985,8 +981,7 @@ def test_a_viewed_gallery_still_renders_with_its_images_when_the_upstream_is_gon
     originals = {path: first.get(path).data for path in (f"/image/{DONE}/0", f"/image/{LAKE}/1")}
     thumbs = {path: first.get(path).data for path in (f"/thumb/{DONE}/0/384", f"/thumb/{LAKE}/1/768")}
     # A restart against an upstream that is not there at all (nothing listens on port 9).
-    gone = create_app({"ACEDATACLOUD_API_BASE_URL": "http://127.0.0.1:9", "ACEDATACLOUD_API_TOKEN": TOKEN,
-                       "CACHE_DIR": str(tmp_path / "cache"), "EMULATOR": "off", "ALLOW_PRIVATE_IMAGE_HOSTS": True})
+    gone = gallery_app("http://127.0.0.1:9", tmp_path / "cache")
     client = gone.test_client()
     page = client.get(f"/tasks/{ids}")
     assert page.status_code == 200 and len(soup(page).select("li.card--image img")) == 3

@@ -14,8 +14,7 @@ import pytest
 import redis
 import requests
 
-from app import create_app
-from conftest import TOKEN, emulator_stats
+from conftest import TOKEN, emulator_stats, gallery_app
 from gallery import emulator as sample
 from gallery.shared import RedisCoalescer, RedisRateLimiter, RedisStore, connect
 
@@ -59,10 +58,9 @@ def redis_client(redis_url):
     return client
 
 
-def gallery_app(emulator, tmp_path, redis_url, **config):
-    return create_app({"ACEDATACLOUD_API_BASE_URL": emulator.url, "ACEDATACLOUD_API_TOKEN": TOKEN,
-                       "CACHE_DIR": str(tmp_path), "EMULATOR": "off", "ALLOW_PRIVATE_IMAGE_HOSTS": True,
-                       "REDIS_URL": redis_url, **config})
+def shared_app(emulator, tmp_path, redis_url, **config):
+    """A gallery that keeps its task records, locks and rate limits in the test Redis."""
+    return gallery_app(emulator.url, tmp_path, REDIS_URL=redis_url, **config)
 
 
 def test_store_round_trip(redis_client):
@@ -111,15 +109,15 @@ def test_coalescing_across_servers_runs_the_work_once(redis_client):
 
 def test_two_apps_sharing_redis_ask_upstream_once(emulator, tmp_path, redis_url, redis_client):
     ids = ",".join(sample.SAMPLE_GALLERIES["Sizes and shapes"])
-    first = gallery_app(emulator, tmp_path / "a", redis_url).test_client()
-    second = gallery_app(emulator, tmp_path / "b", redis_url).test_client()
+    first = shared_app(emulator, tmp_path / "a", redis_url).test_client()
+    second = shared_app(emulator, tmp_path / "b", redis_url).test_client()
     assert first.get(f"/tasks/{ids}").status_code == 200
     assert second.get(f"/tasks/{ids}").status_code == 200
     assert emulator_stats(emulator)["task_calls"] == 1
 
 
 def test_rate_limit_counts_across_apps(emulator, tmp_path, redis_url, redis_client):
-    apps = [gallery_app(emulator, tmp_path / n, redis_url, RATE_LIMIT=2).test_client() for n in "ab"]
+    apps = [shared_app(emulator, tmp_path / n, redis_url, RATE_LIMIT=2).test_client() for n in "ab"]
     codes = [apps[n % 2].get(f"/tasks/{sample.DONE_ID}").status_code for n in range(3)]
     assert codes == [200, 200, 429]
 

@@ -12,8 +12,7 @@ import extruct
 import pytest
 from PIL import Image
 
-from app import create_app
-from conftest import TOKEN, emulator_stats
+from conftest import emulator_stats, gallery_app
 from gallery import emulator as sample
 from gallery.archive import file_name, slug, stream_zip
 from gallery.models import Status, task_from_record
@@ -199,8 +198,7 @@ def test_previews_are_made_once(client, emulator):
     ids=["public-url", "trusted-proxy", "untrusted-forwarded-headers"],
 )
 def test_absolute_urls(emulator, tmp_path, config, headers, base):
-    app = create_app({"ACEDATACLOUD_API_BASE_URL": emulator.url, "ACEDATACLOUD_API_TOKEN": TOKEN,
-                      "CACHE_DIR": str(tmp_path), "EMULATOR": "off", **config})
+    app = gallery_app(emulator.url, tmp_path, **config)
     og = opengraph(app.test_client().get(f"/tasks/{sample.DONE_ID}", headers=headers))
     assert og["og:url"] == f"{base}/tasks/{sample.DONE_ID}"
     assert og["og:image"].startswith(f"{base}/preview/{sample.DONE_ID}?v=")

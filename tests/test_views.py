@@ -8,7 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 from PIL import Image
 
-from conftest import TOKEN, emulator_stats, set_fault
+from conftest import TOKEN, emulator_stats, gallery_app, set_fault
 from gallery import emulator as sample
 
 DONE, LAKE, MULTI = sample.DONE_ID, sample.LAKE_ID, sample.MULTI_ID
@@ -179,10 +179,7 @@ def test_upstream_failures_become_clear_error_pages(client, emulator, fault, sta
 
 
 def test_a_slow_upstream_is_a_504(emulator, tmp_path):
-    from app import create_app
-
-    app = create_app({"ACEDATACLOUD_API_BASE_URL": emulator.url, "ACEDATACLOUD_API_TOKEN": TOKEN,
-                      "CACHE_DIR": str(tmp_path), "EMULATOR": "off", "API_TIMEOUT": 0.3, "API_ATTEMPTS": 1})
+    app = gallery_app(emulator.url, tmp_path, API_TIMEOUT=0.3, API_ATTEMPTS=1)
     set_fault(emulator, "slow")
     response = app.test_client().get(f"/tasks/{DONE}")
     assert response.status_code == 504
@@ -190,10 +187,7 @@ def test_a_slow_upstream_is_a_504(emulator, tmp_path):
 
 
 def test_unreachable_upstream_is_a_502(tmp_path):
-    from app import create_app
-
-    app = create_app({"ACEDATACLOUD_API_BASE_URL": "http://127.0.0.1:9", "ACEDATACLOUD_API_TOKEN": TOKEN,
-                      "CACHE_DIR": str(tmp_path), "EMULATOR": "off", "API_ATTEMPTS": 1})
+    app = gallery_app("http://127.0.0.1:9", tmp_path, API_ATTEMPTS=1)
     response = app.test_client().get(f"/tasks/{DONE}")
     assert response.status_code == 502
 
