@@ -66,9 +66,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         emulator = sample.EmulatorServer(app=sample.create_emulator({"PENDING_SECONDS": 600.0})).start()
         try:
+            # The emulator serves its images from 127.0.0.1; one browser loads many pages in a few seconds.
             app = create_app({"ACEDATACLOUD_API_BASE_URL": emulator.url,
                               "ACEDATACLOUD_API_TOKEN": emulator.app.config["TOKEN"],
-                              "EMULATOR": "off", "CACHE_DIR": cache})
+                              "EMULATOR": "off", "CACHE_DIR": cache, "ALLOW_PRIVATE_IMAGE_HOSTS": True,
+                              "RATE_LIMIT": 0, "IMAGE_RATE_LIMIT": 0})
             # Say "sample data" and link the sample galleries, as `make run` does with no token.
             app.extensions["gallery"] = dataclasses.replace(app.extensions["gallery"], sample_data=True)
             with ServerThread(app) as server, sync_playwright() as playwright:
