@@ -116,6 +116,14 @@ def settle(emulator_url: str, quiet: float = 2.0, limit: float = 180.0) -> None:
         last = now
 
 
+def original(emulator_url: str, task_id: str) -> bytes:
+    """The original image of a synthetic task, straight from the emulator."""
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    record = requests.post(f"{emulator_url}/flux/tasks", json={"action": "retrieve", "id": task_id}, headers=auth,
+                           timeout=10).json()
+    return requests.get(record["response"]["data"][0]["image_url"], timeout=30).content
+
+
 def ids_for(count: int, start: int, kind: int = 0) -> list[str]:
     return [synthetic_id(start + n, kind) for n in range(count)]
 
@@ -184,11 +192,8 @@ def thumbnail_times(app_url: str, emulator_url: str, repeat: int) -> dict:
     ids = ids_for(repeat, start=900_000)
     # Task records warm through the JSON route, which (unlike the page) prepares no thumbnails ahead.
     requests.get(f"{app_url}/api/tasks/{','.join(ids)}", timeout=60).raise_for_status()
-    originals = []
-    for task_id in ids:  # the emulator draws each image once; what is timed is our fetch and pipeline
-        record = requests.post(f"{emulator_url}/flux/tasks", json={"action": "retrieve", "id": task_id},
-                               headers={"authorization": f"Bearer {TOKEN}"}, timeout=10).json()
-        originals.append(requests.get(record["response"]["data"][0]["image_url"], timeout=10).content)
+    # Fetched here first, so the emulator has drawn each image once: what is timed is our fetch and pipeline.
+    originals = [original(emulator_url, task_id) for task_id in ids]
     cold = []
     for task_id in ids:
         started = time.perf_counter()
@@ -255,11 +260,7 @@ def grid_bytes(app_url: str, emulator_url: str) -> dict:
                                                                                soup.select("script[src]")]
     thumbs = [img["src"] for img in soup.select("ul.grid img")]
     downloaded = sum(wire_bytes(app_url + url) for url in [page_path, *assets, *thumbs])
-    originals = 0
-    for task_id in ids:
-        record = requests.post(f"{emulator_url}/flux/tasks", json={"action": "retrieve", "id": task_id},
-                               headers={"authorization": f"Bearer {TOKEN}"}, timeout=10).json()
-        originals += len(requests.get(record["response"]["data"][0]["image_url"], timeout=30).content)
+    originals = sum(len(original(emulator_url, task_id)) for task_id in ids)
     return {"images": len(thumbs), "downloaded_bytes": downloaded, "originals_bytes": originals,
             "ratio": downloaded / originals}
 
