@@ -118,9 +118,8 @@ def settle(emulator_url: str, quiet: float = 2.0, limit: float = 180.0) -> None:
 
 def original(emulator_url: str, task_id: str) -> bytes:
     """The original image of a synthetic task, straight from the emulator."""
-    auth = {"authorization": f"Bearer {TOKEN}"}
-    record = requests.post(f"{emulator_url}/flux/tasks", json={"action": "retrieve", "id": task_id}, headers=auth,
-                           timeout=10).json()
+    body, auth = {"action": "retrieve", "id": task_id}, {"authorization": f"Bearer {TOKEN}"}
+    record = requests.post(f"{emulator_url}/flux/tasks", json=body, headers=auth, timeout=10).json()
     return requests.get(record["response"]["data"][0]["image_url"], timeout=30).content
 
 
