@@ -163,8 +163,8 @@ def page_times(app_url: str, emulator_url: str, repeat: int) -> list[dict]:
     from app import create_app
     from gallery.models import Status
     from gallery.share_views import share_meta
+    from gallery.urls import FlaskUrls
     from gallery.viewmodels import blank_task, gallery_view
-    from gallery.views import FlaskUrls
 
     local = create_app({"ACEDATACLOUD_API_BASE_URL": emulator_url, "ACEDATACLOUD_API_TOKEN": TOKEN,
                         "EMULATOR": "off", "CACHE_DIR": tempfile.mkdtemp(prefix="bench-render-")})

@@ -10,8 +10,8 @@ from gallery.models import Image, Status, Task, parse_ids
 from gallery.previews import VERSION, Tile, contact_sheet, fitted
 from gallery.sharing import ShareMeta, gallery_meta, image_meta, signature
 from gallery.thumbnails import ThumbnailError
+from gallery.urls import FlaskUrls
 from gallery.viewmodels import GalleryView, ImageView, TaskView, gallery_view, parse_image_key
-from gallery.views import FlaskUrls
 from gallery.wiring import services
 
 bp = Blueprint("share", __name__)

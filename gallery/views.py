@@ -9,8 +9,10 @@ from werkzeug.exceptions import TooManyRequests
 from gallery.images import ImageFetchError, media_type
 from gallery.models import TASK_ID, BadIds, Status, Task, parse_ids
 from gallery.ratelimit import retry_after_header
+from gallery.share_views import share_meta
 from gallery.slots import Busy
 from gallery.thumbnails import PIPELINE, ThumbnailError, placeholder
+from gallery.urls import FlaskUrls
 from gallery.viewmodels import GalleryView, blank_tasks, find_image, gallery_view
 from gallery.wiring import services
 
@@ -21,36 +23,6 @@ compress = Compress()
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_STORE = "no-store"
-
-
-class FlaskUrls:
-    """The gallery's own URLs for the view models. url_for runs once per kind of URL and the result becomes a
-    format string, since a gallery of 100 tasks needs hundreds of URLs and url_for is the slow part of it."""
-
-    def __init__(self) -> None:
-        self._thumb = _template("gallery.thumb", "task_id", "index", "size")
-        self._image = _template("gallery.image", "task_id", "index")
-
-    def thumb(self, task_id: str, index: int, size: int) -> str:
-        return self._thumb.format(task_id=task_id, index=index, size=size)
-
-    def image(self, task_id: str, index: int) -> str:
-        return self._image.format(task_id=task_id, index=index)
-
-    def gallery(self, ids: tuple[str, ...]) -> str:
-        return url_for("gallery.tasks", ids=",".join(ids))
-
-    def api(self, ids: tuple[str, ...]) -> str:
-        return url_for("gallery.api_tasks", ids=",".join(ids))
-
-
-def _template(endpoint: str, *names: str) -> str:
-    """url_for with a "{name}" field in place of each named path segment: a str.format template."""
-    stand_ins = {name: 7_000_000 + n for n, name in enumerate(names)}  # a number fits every converter
-    url = url_for(endpoint, **stand_ins).replace("{", "{{").replace("}", "}}")
-    for name, number in stand_ins.items():
-        url = url.replace(f"/{number}", f"/{{{name}}}", 1)
-    return url
 
 
 @bp.before_request
@@ -89,8 +61,6 @@ def tasks(ids: str) -> Response | str:
         query = request.query_string.decode("latin-1")
         return redirect(f"{target}?{query}" if query else target, 301)
     view, found = _gallery(parsed)
-    from gallery.share_views import share_meta  # the sharing blueprint builds on this one
-
     # A one-image link (?image=<task id>-<n>) leads with that image, so crawlers that run no script see it.
     featured = find_image(view, request.args.get("image"))
     response = Response(render_template("gallery.html", page=view, blanks=blank_tasks(), featured=featured,

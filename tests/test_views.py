@@ -421,7 +421,7 @@ def test_a_thumbnail_asked_while_another_size_was_being_made_is_still_bytes(app,
 def test_fast_urls_match_url_for(app, root):
     from flask import url_for
 
-    from gallery.views import FlaskUrls
+    from gallery.urls import FlaskUrls
 
     with app.test_request_context("/", base_url=f"http://localhost{root}/"):
         urls = FlaskUrls()
