@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask_compress import Compress
 from werkzeug.exceptions import TooManyRequests
 
+from gallery.archive import EXTENSIONS
 from gallery.images import ImageFetchError, media_type
 from gallery.models import TASK_ID, BadIds, Status, Task, parse_ids
 from gallery.ratelimit import retry_after_header
@@ -97,8 +98,13 @@ def thumb(task_id: str, index: int, size: int) -> Response:
 def image(task_id: str, index: int) -> Response:
     """The original image, from the server's own store, so links outlive the upstream URL."""
     s = services()
-    return _image_response(task_id, index, f"o-{task_id}-{index}", 768,
-                           lambda task: s.originals.get(task_id, index, task.images[index].url), None)
+    response = _image_response(task_id, index, f"o-{task_id}-{index}", 768,
+                               lambda task: s.originals.get(task_id, index, task.images[index].url), None)
+    extension = EXTENSIONS.get(response.mimetype)
+    if response.status_code == 200 and extension:
+        # A name with the right extension for "Download" in the lightbox (and for saving it by hand).
+        response.headers["Content-Disposition"] = f'inline; filename="flux-{task_id}-{index}.{extension}"'
+    return response
 
 
 @bp.get("/healthz")

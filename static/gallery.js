@@ -424,7 +424,8 @@ document.documentElement.classList.add("js");
         function (row) { return row.cloneNode(true); }));
       original.href = full;
       download.href = full;
-      download.setAttribute("download", "flux-" + card.dataset.key);
+      // No name here: the server names the file, with the extension its bytes call for.
+      download.setAttribute("download", "");
       let request = {};
       try {
         request = JSON.parse(card.dataset.request || "{}");

@@ -441,3 +441,9 @@ def test_text_is_compressed_for_browsers_that_accept_it(client, path):
 def test_images_are_not_compressed_again(client):
     response = client.get(f"/thumb/{DONE}/0/384", headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
     assert response.status_code == 200 and "Content-Encoding" not in response.headers
+
+
+@pytest.mark.parametrize(("task_id", "extension"), [(DONE, "png"), (sample.FLUX2_ID, "jpg")])
+def test_originals_are_named_with_their_extension(client, task_id, extension):
+    response = client.get(f"/image/{task_id}/0")
+    assert response.headers["Content-Disposition"] == f'inline; filename="flux-{task_id}-0.{extension}"'
