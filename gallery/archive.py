@@ -9,9 +9,9 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
+from gallery.images import EXTENSIONS
 from gallery.models import Image, Status, Task
 
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 FIELDS = ("task_id", "status", "index", "prompt", "size", "seed", "model", "created_at", "source_url",
           "file_name", "error")
 

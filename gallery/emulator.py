@@ -22,9 +22,10 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import make_server
 
 from gallery import artwork
+from gallery.serving import ServerThread
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "TOKEN": "emulator-token",
@@ -799,10 +800,8 @@ def create_emulator(config: dict[str, Any] | None = None) -> Flask:
 # --- running it -----------------------------------------------------------------------------------------------
 
 
-class EmulatorServer:
+class EmulatorServer(ServerThread):
     """An emulator app served on 127.0.0.1 from a background thread; also a context manager."""
-
-    host = "127.0.0.1"
 
     def __init__(self, app: Flask | None = None, port: int = 0, config: dict[str, Any] | None = None) -> None:
         """Wrap `app`, or a new emulator built from `config`; port 0 picks a free port at start()."""
@@ -810,40 +809,17 @@ class EmulatorServer:
             app = create_emulator(config)
         elif config:
             app.config.update(config)
-        self.app = app
-        self.port = port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """Base URL without a trailing slash, e.g. http://127.0.0.1:54321."""
-        return f"http://{self.host}:{self.port}"
+        super().__init__(app, port, name="flux-emulator")
 
     def start(self) -> EmulatorServer:
-        """Bind the port and serve in a daemon thread."""
         self.app.extensions["flux_emulator"].stopping.clear()
-        self._server = make_server(self.host, self.port, self.app, threaded=True)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="flux-emulator", daemon=True)
-        self._thread.start()
+        super().start()
         return self
 
     def stop(self) -> None:
-        """Wake any sleeping fault, stop serving and free the port."""
+        """Wake any sleeping fault, then stop serving and free the port."""
         self.app.extensions["flux_emulator"].stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> EmulatorServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        super().stop()
 
 
 def fault_arg(value: object) -> str | list[str] | None:

@@ -14,14 +14,13 @@ from jinja2.runtime import Context
 
 from gallery.api import ApiError
 from gallery.errors import UPSTREAM
-from gallery.images import ImageFetchError, media_type
+from gallery.images import EXTENSIONS, ImageFetchError, media_type
 from gallery.models import BadIds, Status, Task, parse_ids
 from gallery.thumbnails import ThumbnailError, placeholder
-from gallery.viewmodels import blank_tasks, gallery_view
+from gallery.viewmodels import blank_tasks, gallery_view, plural
 from gallery.wiring import services
 
 STATIC_FILES = ("style.css", "gallery.js", "favicon.svg")
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 # A broken image is exported as the grey placeholder the live server answers with, so every link resolves.
 BROKEN_EXTENSION = "webp"
 
@@ -102,7 +101,7 @@ def export_command(ids: tuple[str, ...], folder: Path) -> None:
         raise click.ClickException(f"{title}: {detail}. {hint} Nothing was exported.") from None
     for (task_id, index), reason in done.broken.items():
         click.echo(f"broken: image {index} of task {task_id}: {reason}", err=True)
-    click.echo(f"Exported {_plural(done.images, 'image')} from {_plural(done.tasks, 'task')}"
+    click.echo(f"Exported {plural(done.images, 'image')} from {plural(done.tasks, 'task')}"
                f" ({len(done.broken)} broken) to {done.folder / 'index.html'}")
 
 
@@ -138,8 +137,8 @@ def export_gallery(ids: tuple[str, ...], folder: Path) -> Exported:
 def _write_image(folder: Path, task: Task, index: int) -> str:
     """Write every thumbnail and the original of one image; the original's file extension, from its bytes."""
     s = services()
-    # Thumbnails first: making them fetches and keeps the original, which is then read back from the store.
-    thumbs = {size: s.thumbnailer.get(task, index, size) for size in s.thumb_sizes}
+    # Thumbnails first (every size from one decode): that fetches and keeps the original, read back next.
+    thumbs = s.thumbnailer.all_sizes(task, index)
     original = s.originals.get(task.id, index, task.images[index].url)
     extension = EXTENSIONS.get(media_type(original), BROKEN_EXTENSION)
     for size, data in thumbs.items():
@@ -159,7 +158,3 @@ def _write_placeholder(folder: Path, task: Task, index: int) -> None:
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"

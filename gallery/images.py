@@ -171,55 +171,50 @@ class Originals:
         data = self.store.read(key)
         if data is not None:
             return data
-        if reason := self.failures.get(key):
-            raise ImageFetchError(reason)
-        return self.coalescer.do(key, lambda: self._fetch(key, url))
+        return self.coalescer.do(key, lambda: self.store.read(key) or self._fetch_whole(key, url))
 
     def derive(self, task_id: str, index: int, url: str | None, make: Callable[[bytes], T]) -> T:
         """`make(original)` in a decode slot; a freshly fetched original is kept only once `make` has decoded
         it whole, so a cold thumbnail costs one decode, not a check and then a thumbnail."""
         key = self.key(task_id, index)
         data = self.store.read(key)
-        fresh = data is None
-        if fresh:
-            if reason := self.failures.get(key):
-                raise ImageFetchError(reason)
-            if url is None:
-                self.failures.add(key, "the task gives no usable image address")
-                raise ImageFetchError("the task gives no usable image address")
-            try:
-                data = self.fetcher.fetch(url)
-            except ImageFetchError as error:
-                self.failures.add(key, str(error))
-                raise
-        try:
-            result = self.slots.run(lambda: make(data))
-        except ThumbnailError as error:
-            self.failures.add(key, str(error))
-            raise
-        if fresh:
-            self.store.write(key, data)
+        if data is not None:
+            return self._decode(key, lambda: make(data))
+        data = self._download(key, url)
+        result = self._decode(key, lambda: make(data))
+        self.store.write(key, data)
         return result
 
     def remember_failure(self, task_id: str, index: int, reason: str) -> None:
         """Note that an image could not be used, so pages can say so and nobody fetches it again soon."""
         self.failures.add(self.key(task_id, index), reason)
 
-    def _fetch(self, key: str, url: str | None) -> bytes:
-        data = self.store.read(key)  # a caller just ahead of us may have kept it
-        if data is not None:
-            return data
+    def _fetch_whole(self, key: str, url: str | None) -> bytes:
+        """Download, prove whole with a full decode (a truncated or hostile file is never kept), keep."""
+        data = self._download(key, url)
+        self._decode(key, lambda: inspect(data, self.max_pixels))
+        self.store.write(key, data)
+        return data
+
+    def _download(self, key: str, url: str | None) -> bytes:
+        """The bytes at `url`, unless this image failed lately; a failure is remembered."""
+        if reason := self.failures.get(key):
+            raise ImageFetchError(reason)
         try:
             if url is None:
                 raise ImageFetchError("the task gives no usable image address")
-            data = self.fetcher.fetch(url)
-            # A truncated or hostile file is never kept as good; decoding it fully takes a slot.
-            self.slots.run(lambda: inspect(data, self.max_pixels))
-        except (ImageFetchError, ThumbnailError) as error:
+            return self.fetcher.fetch(url)
+        except ImageFetchError as error:
             self.failures.add(key, str(error))
             raise
-        self.store.write(key, data)
-        return data
+
+    def _decode(self, key: str, work: Callable[[], T]) -> T:
+        """Decoding work in a bounded slot; an image that will not decode is remembered as broken."""
+        try:
+            return self.slots.run(work)
+        except ThumbnailError as error:
+            self.failures.add(key, str(error))
+            raise
 
 
 def media_type_header(value: str | None) -> str | None:
@@ -228,6 +223,10 @@ def media_type_header(value: str | None) -> str | None:
         return None
     kind = value.split(";", 1)[0].strip().lower()
     return kind if kind.count("/") == 1 and " " not in kind else None
+
+
+# File extensions by the content types the gallery serves, for names of downloaded and exported originals.
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
 def media_type(data: bytes) -> str:

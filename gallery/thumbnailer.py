@@ -45,6 +45,10 @@ class Thumbnailer:
             data = made.get(size) or self._make(task, index, (size,))[size]  # the leader made another size
         return data
 
+    def all_sizes(self, task: Task, index: int) -> dict[int, bytes]:
+        """Every thumbnail size of one image, made from one decode when any is missing."""
+        return self.coalescer.do(self._lock_key(task, index), lambda: self._make(task, index, self.sizes))
+
     @staticmethod
     def _lock_key(task: Task, index: int) -> str:
         return f"thumbs:{task.id}:{index}"
@@ -78,8 +82,7 @@ class Thumbnailer:
 
     def _prepare_one(self, task: Task, index: int) -> None:
         try:
-            # Every size from one decode, so whichever the browser asks for next is ready.
-            self.coalescer.do(self._lock_key(task, index), lambda: self._make(task, index, self.sizes))
+            self.all_sizes(task, index)  # so whichever size the browser asks for next is ready
         except (ImageFetchError, ThumbnailError, Busy):
             pass  # remembered as a failure, or left for the browser's own request
         except Exception:  # noqa: BLE001 - a background job must never die silently with the worker

@@ -200,7 +200,7 @@ class Summary:
 
     @property
     def label(self) -> str:
-        parts = [f"{_plural(self.images, 'image')} from {_plural(self.tasks, 'task')}"]
+        parts = [f"{plural(self.images, 'image')} from {plural(self.tasks, 'task')}"]
         parts += [f"{count} {word}" for count, word in
                   ((self.pending, "pending"), (self.failed, "failed"), (self.unknown, "not found")) if count]
         return " · ".join(parts)
@@ -229,7 +229,7 @@ class GalleryView:
     @property
     def title(self) -> str:
         first = next((task.prompt for task in self.tasks if task.prompt), None)
-        head = _plural(self.summary.images, "image") if self.summary.images else _plural(self.summary.tasks, "task")
+        head = plural(self.summary.images, "image") if self.summary.images else plural(self.summary.tasks, "task")
         return f"{head} · {clip(first, 60)}" if first else head
 
     @property
@@ -414,6 +414,7 @@ def _seconds(value: float | None) -> str:
     return f"{value:.2f} s" if value is not None else DASH
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
+    """A count and its noun: "1 image", "3 images"."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 

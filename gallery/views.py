@@ -6,8 +6,7 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask_compress import Compress
 from werkzeug.exceptions import TooManyRequests
 
-from gallery.archive import EXTENSIONS
-from gallery.images import ImageFetchError, media_type
+from gallery.images import EXTENSIONS, ImageFetchError, media_type
 from gallery.models import TASK_ID, BadIds, Status, Task, parse_ids
 from gallery.ratelimit import retry_after_header
 from gallery.share_views import share_meta

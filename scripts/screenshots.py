@@ -10,17 +10,16 @@ import logging
 import os
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from gallery import emulator as sample  # noqa: E402
+from gallery.serving import ServerThread  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,23 +37,6 @@ PAGES = {"home": "/", "gallery": GALLERY, "lightbox": LIGHTBOX}
 IMAGES_READY = """() => Array.from(document.images)
   .filter(i => { const r = i.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight && r.width; })
   .every(i => i.complete && i.naturalWidth > 0)"""
-
-
-class ServerThread:
-    """A WSGI app served from a daemon thread on a free port of 127.0.0.1."""
-
-    def __init__(self, app) -> None:
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "ServerThread":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def main() -> None:

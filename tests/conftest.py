@@ -4,13 +4,13 @@ import io
 import os
 import random
 import shutil
-import threading
 
 import pytest
 import requests
 from PIL import Image, ImageCms
 
 from app import create_app
+from gallery.serving import ServerThread
 
 TOKEN = "test-token-8f3a1c9e2b7d4e6f"
 
@@ -161,26 +161,6 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-class ServerThread:
-    """A WSGI app served from a daemon thread on a free port of 127.0.0.1 (like the emulator's server)."""
-
-    def __init__(self, app) -> None:
-        from werkzeug.serving import make_server
-
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="gallery-under-test", daemon=True)
-
-    def __enter__(self) -> "ServerThread":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")
