@@ -56,6 +56,16 @@ def fixture_app(emulator, tmp_path):
 
 
 @pytest.fixture
+def sample_app(monkeypatch, tmp_path):
+    """The gallery as `make run` starts it with no token: on its own built-in emulator."""
+    monkeypatch.delenv("ACEDATACLOUD_API_TOKEN", raising=False)
+    monkeypatch.setenv("GALLERY_CACHE_DIR", str(tmp_path))
+    app = create_app()
+    yield app
+    app.extensions["emulator"].stop()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

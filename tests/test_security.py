@@ -438,19 +438,13 @@ def test_case_22_an_image_url_pointing_at_this_server_is_refused(emulator, tmp_p
     assert net.connects == []
 
 
-def test_case_22_the_built_in_emulator_is_the_only_private_origin_allowed(monkeypatch, tmp_path):
-    monkeypatch.delenv("ACEDATACLOUD_API_TOKEN", raising=False)
-    monkeypatch.setenv("GALLERY_CACHE_DIR", str(tmp_path))
-    app = create_app()
-    try:
-        server = app.extensions["emulator"]
-        policy = app.extensions["gallery"].originals.fetcher.policy
-        assert policy.allow_private is False and policy.trusted == {("127.0.0.1", server.port)}
-        assert app.test_client().get(f"/thumb/{DONE}/0/384").status_code == 200
-        with pytest.raises(BlockedUrl):
-            policy.check_url(f"http://127.0.0.1:{server.port + 1}/x.png")
-    finally:
-        server.stop()
+def test_case_22_the_built_in_emulator_is_the_only_private_origin_allowed(sample_app):
+    server = sample_app.extensions["emulator"]
+    policy = sample_app.extensions["gallery"].originals.fetcher.policy
+    assert policy.allow_private is False and policy.trusted == {("127.0.0.1", server.port)}
+    assert sample_app.test_client().get(f"/thumb/{DONE}/0/384").status_code == 200
+    with pytest.raises(BlockedUrl):
+        policy.check_url(f"http://127.0.0.1:{server.port + 1}/x.png")
 
 
 @pytest.mark.parametrize("path", ["/thumb?url=http://127.0.0.1/", "/thumb/?url=http://127.0.0.1/",

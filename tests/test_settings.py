@@ -47,17 +47,9 @@ def test_test_config_wins(app):
     assert app.config["MAX_IDS"] == DEFAULTS["MAX_IDS"]
 
 
-def test_no_token_starts_the_built_in_emulator(monkeypatch, tmp_path):
-    monkeypatch.delenv("ACEDATACLOUD_API_TOKEN", raising=False)
-    monkeypatch.setenv("GALLERY_CACHE_DIR", str(tmp_path))
-    app = create_app()
-    try:
-        server = app.extensions["emulator"]
-        assert server.url.startswith("http://127.0.0.1:")
-        page = app.test_client().get("/")
-        assert b"sample data" in page.data
-    finally:
-        app.extensions["emulator"].stop()
+def test_no_token_starts_the_built_in_emulator(sample_app):
+    assert sample_app.extensions["emulator"].url.startswith("http://127.0.0.1:")
+    assert b"sample data" in sample_app.test_client().get("/").data
 
 
 @pytest.mark.parametrize("sizes", ["0", "abc", "5000"])
