@@ -1,5 +1,6 @@
 """The tasks service: task records by ID, from memory or disk when fresh, else from the Tasks API in one call."""
 
+import hashlib
 import json
 import logging
 import threading
@@ -52,13 +53,15 @@ class TaskService:
     def find(self, ids: Iterable[str]) -> Found:
         """Tasks in the order of `ids`, asking the API only about those not fresh; kept copies if it fails."""
         ids = list(dict.fromkeys(ids))
-        found = {task_id: entry.task for task_id in ids if (entry := self._entry(task_id)) and self._fresh(entry)}
+        found = {task_id: task for task_id in ids if (task := self._fresh_task(task_id))}
         missing = [task_id for task_id in ids if task_id not in found]
         as_of = None
         if missing:
             try:
-                # Concurrent views of one gallery share one upstream call.
-                fetched = self.coalescer.do("tasks:" + ",".join(sorted(missing)), lambda: self._fetch(missing))
+                # Concurrent views of one gallery share one upstream call. The key names the whole gallery, not
+                # what each view found missing: a leader keeps its records one by one, so two views a moment
+                # apart can see different parts missing, and would otherwise each ask upstream.
+                fetched = self.coalescer.do(self._gallery_key(ids), lambda: self._fetch(ids))
             except ApiError as error:
                 stale = {task_id: self._entry(task_id) for task_id in missing}
                 if error.kind not in STALE_KINDS or not all(stale.values()):
@@ -89,12 +92,11 @@ class TaskService:
             body = json.dumps({"fetched_at": entry.fetched_at, "record": record}, ensure_ascii=False)
             self.store.write(self._key(task.id), body.encode())
 
-    def _fetch(self, missing: list[str]) -> dict[str, Task]:
+    def _fetch(self, ids: list[str]) -> dict[str, Task]:
         # Whoever led a coalesced call just before us (here or, with Redis, on another server) may have
         # kept fresh records already: only what is still missing goes upstream.
-        tasks = {task_id: entry.task for task_id in missing
-                 if (entry := self._stored(task_id)) and self._fresh(entry)}
-        missing = [task_id for task_id in missing if task_id not in tasks]
+        tasks = {task_id: task for task_id in ids if (task := self._fresh_task(task_id))}
+        missing = [task_id for task_id in ids if task_id not in tasks]
         if not missing:
             return tasks
         records = self.client.fetch(missing)
@@ -103,6 +105,14 @@ class TaskService:
             tasks[task_id] = task_from_record(task_id, record)
             self.keep(tasks[task_id], record if record is not None else {})
         return tasks
+
+    def _fresh_task(self, task_id: str) -> Task | None:
+        """The task if a fresh copy is kept: in memory, else in the store, which another server may have filled."""
+        with self._lock:
+            entry = self._cache.get(task_id)
+        if entry is None or not self._fresh(entry):
+            entry = self._stored(task_id)
+        return entry.task if entry is not None and self._fresh(entry) else None
 
     def _fresh(self, entry: _Entry) -> bool:
         return entry.task.finished or self._clock() - entry.fetched_at < self.pending_ttl
@@ -132,6 +142,11 @@ class TaskService:
         with self._lock:
             self._cache[task_id] = entry
         return entry
+
+    @staticmethod
+    def _gallery_key(ids: list[str]) -> str:
+        """One short coalescing key per set of IDs, whatever their order (a Redis lock name, among others)."""
+        return "tasks:" + hashlib.sha256(",".join(sorted(ids)).encode()).hexdigest()
 
     @staticmethod
     def _key(task_id: str) -> str:

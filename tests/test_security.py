@@ -637,6 +637,24 @@ def test_case_38_ten_concurrent_galleries_make_one_upstream_call(app, emulator):
     assert emulator_stats(emulator)["task_calls"] == 1
 
 
+def test_case_38_a_view_that_finds_the_gallery_half_kept_waits_for_the_leader(app, emulator):
+    # The leader keeps its records one by one (memory, disk, Redis), so a view arriving in between finds
+    # part of the gallery kept; it must still join the leader's call, not ask upstream for the rest.
+    tasks = app.extensions["gallery"].tasks
+    ids = list(sample.LIGHTHOUSE_IDS)
+    first = tasks.client.fetch(ids[:1])[ids[0]]
+    set_fault(emulator, "slow", SLOW_SECONDS=0.5)
+    calls = emulator_stats(emulator)["task_calls"]
+    leader = threading.Thread(target=tasks.find, args=(ids,))
+    leader.start()
+    while emulator_stats(emulator)["task_calls"] == calls:  # the leader's call has reached the emulator
+        time.sleep(0.01)
+    tasks.keep(task_from_record(ids[0], first), first)  # as the leader does first when its answer lands
+    assert [task.id for task in tasks.find(ids).tasks] == ids
+    leader.join()
+    assert emulator_stats(emulator)["task_calls"] == calls + 1
+
+
 def test_case_39_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     import os
 
