@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 import requests
 
 from gallery.breaker import CircuitBreaker
+from gallery.budget import RetryBudget
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ class FluxClient:
 
     def __init__(self, base_url: str, token: str, *, timeout: float = 10.0, attempts: int = 3,
                  deadline: float = 15.0, batch_size: int = 50,
-                 sleep: Callable[[float], None] = time.sleep, breaker: CircuitBreaker | None = None) -> None:
+                 sleep: Callable[[float], None] = time.sleep, breaker: CircuitBreaker | None = None,
+                 budget: RetryBudget | None = None) -> None:
         self.url = base_url.rstrip("/") + "/flux/tasks"
         self._token = token
         self.timeout = timeout
@@ -56,6 +58,7 @@ class FluxClient:
         self.batch_size = max(1, batch_size)
         self._sleep = sleep
         self.breaker = breaker or CircuitBreaker()
+        self.budget = budget or RetryBudget()
         # requests.Session is not documented as thread-safe, so each thread keeps its own pooled session.
         self._local = threading.local()
 
@@ -100,12 +103,16 @@ class FluxClient:
 
     def _call(self, payload: dict, stop: float) -> object:
         """POST one action, retrying 429/5xx/connection failures with backoff and jitter until `stop`."""
+        self.budget.called()
         for attempt in range(1, self.attempts + 1):
             try:
                 return self._post(payload, stop)
             except ApiError as error:
                 wait = self._backoff(attempt, error)
                 if not error.transient or attempt == self.attempts or time.monotonic() + wait >= stop:
+                    raise
+                if not self.budget.try_retry():
+                    log.warning("Tasks API %s; not retrying, the retry budget is spent", error.kind)
                     raise
                 log.info("Tasks API %s (%s); retry %d in %.2f s", error.kind, error.code or error.status,
                          attempt, wait)

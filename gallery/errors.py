@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from gallery.api import ApiError
 from gallery.models import BadIds
+from gallery.slots import Busy
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
     """Register the error handlers."""
     app.register_error_handler(BadIds, _bad_ids)
     app.register_error_handler(ApiError, _upstream)
+    app.register_error_handler(Busy, _busy)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)
 
@@ -43,6 +45,14 @@ def _upstream(error: ApiError) -> Response:
     response = _page(status, title, detail, hint=hint, trace_id=error.trace_id)
     if status == 503:
         response.headers["Retry-After"] = str(max(1, round(error.retry_after or 5)))
+    return response
+
+
+def _busy(busy: Busy) -> Response:
+    """503 with Retry-After: every image worker or download slot is taken and the queue is full."""
+    response = Response("busy with other images; retry shortly", status=503, mimetype="text/plain")
+    response.headers["Retry-After"] = str(busy.retry_after)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

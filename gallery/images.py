@@ -149,13 +149,14 @@ class Originals:
 
     def __init__(self, store: DiskStore, fetcher: ImageFetcher, max_pixels: int, *,
                  failures: Failures | None = None, coalescer: Coalescer | None = None,
-                 slots: Slots | None = None) -> None:
+                 slots: Slots | None = None, downloads: Slots | None = None) -> None:
         self.store = store
         self.fetcher = fetcher
         self.max_pixels = max_pixels
         self.failures = failures or Failures()
         self.coalescer = coalescer or LocalCoalescer()
         self.slots = slots or Slots()
+        self.downloads = downloads or Slots(10)  # fetches at once: thumbor's HTTP_LOADER_MAX_CLIENTS
 
     @staticmethod
     def key(task_id: str, index: int) -> str:
@@ -203,7 +204,7 @@ class Originals:
         try:
             if url is None:
                 raise ImageFetchError("the task gives no usable image address")
-            return self.fetcher.fetch(url)
+            return self.downloads.run(lambda: self.fetcher.fetch(url))
         except ImageFetchError as error:
             self.failures.add(key, str(error))
             raise

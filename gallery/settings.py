@@ -24,6 +24,8 @@ SETTINGS = (
     Setting("API_TIMEOUT", 10.0, "Seconds to wait for the Tasks API to answer (connect timeout is 3.05 s)."),
     Setting("API_ATTEMPTS", 3, "Attempts per Tasks API call; 429 and 5xx are retried with backoff and jitter."),
     Setting("API_DEADLINE", 15.0, "Seconds one page may spend on Tasks API calls, retries included."),
+    Setting("RETRY_BUDGET", 0.1, "Most Tasks API retries as a share of calls in the last 10 s (plus 5 per 10 s), "
+            "so retries never pile onto a struggling upstream."),
     Setting("BATCH_SIZE", 50, "Most IDs sent in one `retrieve_batch` call; longer galleries are chunked."),
     Setting("MAX_IDS", 100, "Most task IDs one gallery link may hold."),
     Setting("PENDING_TTL", 4.0, "Seconds a pending or unknown task's record is reused before asking again."),
@@ -42,6 +44,8 @@ SETTINGS = (
             "not retried)."),
     Setting("CACHE_MAX_BYTES", 512 * 1024 * 1024, "Most bytes of originals and thumbnails kept on disk; the least "
             "recently used go first."),
+    Setting("MAX_FETCHES", 10, "Original images downloaded at once per process; more wait (up to the queue), "
+            "then answer 503 with `Retry-After`."),
     Setting("THUMB_WORKERS", 0, "Thumbnails decoded at once. 0: one per CPU."),
     Setting("THUMB_QUEUE", 16, "Thumbnail requests that may wait for a worker; more answer 503 with `Retry-After`."),
     Setting("RATE_LIMIT", 60, "Gallery and JSON requests per minute per client; more answer 429. 0: no limit."),

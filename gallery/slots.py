@@ -12,7 +12,7 @@ class Busy(Exception):
     """Every slot is taken and the queue is full; try again after `retry_after` seconds."""
 
     def __init__(self, retry_after: int = 1) -> None:
-        super().__init__("the server is busy making thumbnails")
+        super().__init__("the server is busy with other images")
         self.retry_after = retry_after
 
 

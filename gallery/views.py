@@ -10,7 +10,6 @@ from gallery.images import EXTENSIONS, ImageFetchError, media_type
 from gallery.models import TASK_ID, BadIds, Status, Task, parse_ids
 from gallery.ratelimit import retry_after_header
 from gallery.share_views import share_meta
-from gallery.slots import Busy
 from gallery.thumbnails import PIPELINE, ThumbnailError, placeholder
 from gallery.urls import FlaskUrls
 from gallery.viewmodels import GalleryView, blank_tasks, find_image, gallery_view
@@ -135,8 +134,6 @@ def _image_response(task_id: str, index: int, etag: str, fallback_size: int,
         data = load(task)
     except (ImageFetchError, ThumbnailError) as error:
         return _placeholder(fallback_size, str(error))
-    except Busy as busy:
-        return _busy(busy)
     return _cached(Response(data, mimetype=kind or media_type(data)), etag)
 
 
@@ -157,14 +154,6 @@ def _placeholder(size: int, reason: str) -> Response:
     response = Response(placeholder(size), status=502, mimetype="image/webp")
     response.headers["Cache-Control"] = NO_STORE
     response.headers["X-Image-Error"] = reason.encode("ascii", "replace").decode()
-    return response
-
-
-def _busy(busy: Busy) -> Response:
-    """503 with Retry-After: the thumbnail workers are all busy and the queue is full."""
-    response = Response("busy making thumbnails; retry shortly", status=503, mimetype="text/plain")
-    response.headers["Retry-After"] = str(busy.retry_after)
-    response.headers["Cache-Control"] = NO_STORE
     return response
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app
 
 from gallery.api import FluxClient
+from gallery.budget import RetryBudget
 from gallery.coalesce import Coalescer, LocalCoalescer
 from gallery.egress import EgressPolicy
 from gallery.images import Failures, ImageFetcher, Originals
@@ -59,7 +60,7 @@ def init_app(app: Flask, token: str) -> None:
                     server.url)
     client = FluxClient(base_url, token, timeout=float(config["API_TIMEOUT"]),
                         attempts=int(config["API_ATTEMPTS"]), deadline=float(config["API_DEADLINE"]),
-                        batch_size=int(config["BATCH_SIZE"]))
+                        batch_size=int(config["BATCH_SIZE"]), budget=RetryBudget(float(config["RETRY_BUDGET"])))
     store = DiskStore(config["CACHE_DIR"] or Path(app.instance_path) / "cache",
                       max_bytes=int(config["CACHE_MAX_BYTES"]))
     policy = EgressPolicy(hosts=_list(config["IMAGE_HOSTS"]), allow_private=flag(config["ALLOW_PRIVATE_IMAGE_HOSTS"]),
@@ -68,6 +69,7 @@ def init_app(app: Flask, token: str) -> None:
                            policy=policy)
     wait = float(config["API_DEADLINE"]) + float(config["IMAGE_TIMEOUT"])
     slots = Slots(int(config["THUMB_WORKERS"]), int(config["THUMB_QUEUE"]))
+    downloads = Slots(int(config["MAX_FETCHES"]), int(config["THUMB_QUEUE"]), wait=float(config["IMAGE_TIMEOUT"]))
     if config["REDIS_URL"]:
         # Several servers share task records, coalescing locks and rate limits; images stay on each disk.
         from gallery import shared
@@ -82,7 +84,8 @@ def init_app(app: Flask, token: str) -> None:
         pages = MemoryRateLimiter(int(config["RATE_LIMIT"]))
         images = MemoryRateLimiter(int(config["IMAGE_RATE_LIMIT"]))
     originals = Originals(store, fetcher, int(config["MAX_IMAGE_PIXELS"]),
-                          failures=Failures(float(config["IMAGE_ERROR_TTL"])), coalescer=coalescer, slots=slots)
+                          failures=Failures(float(config["IMAGE_ERROR_TTL"])), coalescer=coalescer, slots=slots,
+                          downloads=downloads)
     thumb_sizes = _sizes(config["THUMB_SIZES"])
     app.extensions["gallery"] = Services(
         tasks=TaskService(client, pending_ttl=float(config["PENDING_TTL"]), store=records, coalescer=coalescer),

@@ -30,6 +30,8 @@ from conftest import TOKEN, emulator_stats, gallery_app, set_fault
 from gallery import emulator as sample
 from gallery import images, thumbnailer
 from gallery.api import ApiError, FluxClient
+from gallery.breaker import CircuitBreaker
+from gallery.budget import RetryBudget
 from gallery.egress import BlockedUrl, EgressPolicy, host_allowed, is_public
 from gallery.images import ImageFetcher, ImageFetchError, media_type_header
 from gallery.models import task_from_record
@@ -801,12 +803,11 @@ def test_case_47_two_500s_then_success_with_jittered_capped_backoff(httpserver):
 
 
 def test_case_48_repeated_failures_open_the_breaker_then_one_probe(httpserver, emulator, tmp_path):
-    from gallery.breaker import CircuitBreaker
-
     calls = scripted(httpserver, [(500, {}, "{}")])
     now = [0.0]
     client = FluxClient(httpserver.url_for("/"), TOKEN, sleep=lambda s: None,
-                        breaker=CircuitBreaker(5, 30.0, clock=lambda: now[0]))
+                        breaker=CircuitBreaker(5, 30.0, clock=lambda: now[0]),
+                        budget=RetryBudget(2.0))  # every retry allowed: this test is about the breaker
     for _ in range(5):
         with pytest.raises(ApiError) as raised:
             client.fetch([DONE])
@@ -838,6 +839,28 @@ def test_case_48_repeated_failures_open_the_breaker_then_one_probe(httpserver, e
     stale = web.get(f"/tasks/{sample.PENDING_ID}")
     assert stale.status_code == 200 and soup(stale).select_one(".notice--stale") is not None
     assert emulator_stats(emulator)["task_calls"] == calls_before
+
+
+def test_retries_stay_within_the_budget_when_the_upstream_keeps_failing(httpserver):
+    calls = scripted(httpserver, [(503, {}, "{}")])
+    client = FluxClient(httpserver.url_for("/"), TOKEN, sleep=lambda s: None,
+                        breaker=CircuitBreaker(failures=1000), budget=RetryBudget(0.1, floor=0.2))
+    for _ in range(40):
+        with pytest.raises(ApiError):
+            client.fetch([DONE])
+    # 40 calls; retries within 0.2/s × 10 s + 10 % of 40 = 6, where unbudgeted attempts would have made 120.
+    assert len(calls) == 40 + 6
+
+
+def test_the_retry_budget_refills_as_its_window_moves_on():
+    now = [0.0]
+    budget = RetryBudget(0.1, floor=0.1, window=10.0, clock=lambda: now[0])
+    for _ in range(20):
+        budget.called()
+    assert [budget.try_retry() for _ in range(4)] == [True, True, True, False]  # 1 + 10 % of 20
+    now[0] = 10.5  # those calls and retries have left the window
+    budget.called()
+    assert budget.try_retry() is True  # the floor: a quiet server still retries its occasional failure
 
 
 @pytest.mark.parametrize(("status", "code", "kind"), [(401, "invalid_token", "auth"), (400, "bad_request",
@@ -967,6 +990,26 @@ def test_case_56_decodes_are_bounded_and_a_full_queue_is_a_503(emulator, tmp_pat
         release.set()
         holder.join()
     assert full.test_client().get(f"/thumb/{DONE}/0/384").status_code == 200
+
+
+def test_downloads_are_capped_per_process_and_a_full_queue_is_a_503(emulator, tmp_path):
+    app = make_app(emulator, tmp_path, MAX_FETCHES=1, THUMB_QUEUE=0)
+    app.test_client().get(f"/api/tasks/{DONE},{LAKE}")
+    set_fault(emulator, image_fault="slow", IMAGE_SLOW_SECONDS=1.0)
+    downloads = app.extensions["gallery"].originals.downloads
+    first = threading.Thread(target=lambda: app.test_client().get(f"/image/{DONE}/0"))
+    first.start()
+    try:
+        while downloads.active == 0:  # the first download holds the only slot
+            time.sleep(0.01)
+        response = app.test_client().get(f"/image/{LAKE}/0")
+        assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+        assert response.headers["Cache-Control"] == "no-store"
+    finally:
+        first.join()
+    assert emulator_stats(emulator)["media_calls"] == 1
+    assert app.extensions["gallery"].originals.failure(LAKE, 0) is None  # busy is not broken
+    assert app.test_client().get(f"/image/{LAKE}/0").status_code == 200
 
 
 def test_case_56_slots_refuse_at_once_when_the_queue_is_full():
