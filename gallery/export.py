@@ -1,8 +1,10 @@
 """Static export: a gallery written to a folder of plain files that opens from disk or any static host."""
 
 import shutil
+import tempfile
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,11 +18,14 @@ from gallery.api import ApiError
 from gallery.errors import UPSTREAM
 from gallery.images import EXTENSIONS, ImageFetchError, media_type
 from gallery.models import BadIds, Status, Task, parse_ids
+from gallery.tasks import Found
 from gallery.thumbnails import ThumbnailError, placeholder
 from gallery.viewmodels import blank_tasks, gallery_view, plural
 from gallery.wiring import services
 
 STATIC_FILES = ("style.css", "gallery.js", "favicon.svg")
+# Marks a folder as an export, so exporting into it again may replace it, and no other folder is ever touched.
+MARKER = ".flux-gallery-export"
 # A broken image is exported as the grey placeholder the live server answers with, so every link resolves.
 BROKEN_EXTENSION = "webp"
 
@@ -105,11 +110,52 @@ def export_command(ids: tuple[str, ...], folder: Path) -> None:
                f" ({len(done.broken)} broken) to {done.folder / 'index.html'}")
 
 
+class FolderInUse(click.ClickException):
+    """The export's folder holds files that are not an earlier export; nothing there is touched."""
+
+
 def export_gallery(ids: tuple[str, ...], folder: Path) -> Exported:
-    """Write the gallery of `ids` into `folder`; broken images become placeholders rather than stopping it."""
+    """Write the gallery of `ids` into `folder`, replacing an earlier export there as a whole, never other files.
+
+    The export is built in a hidden sibling folder and moved into place at the end, so a failure half-way
+    leaves whatever was there before, and a re-export leaves no files of the old one behind.
+    """
+    folder = folder.resolve()
+    _check_folder(folder)
+    found = services().tasks.find(ids)  # ApiError before anything is written
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    try:
+        done = _write_gallery(ids, found, building)
+        _swap_in(building, folder)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return replace(done, folder=folder)
+
+
+def _check_folder(folder: Path) -> None:
+    """Refuse a folder that holds anything but an earlier export: an export replaces its folder whole."""
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / MARKER).is_file():
+        raise FolderInUse(f"{folder} already holds other files. Export into a new or empty folder; "
+                          "a folder holding an earlier export is replaced.")
+
+
+def _swap_in(built: Path, folder: Path) -> None:
+    """Move the finished export to `folder`, after moving an earlier export (or an empty folder) aside."""
+    old = None
+    if folder.exists():
+        _check_folder(folder)  # it may have changed while the images were fetched
+        old = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.old")
+        folder.rename(old)
+    built.rename(folder)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_gallery(ids: tuple[str, ...], found: Found, folder: Path) -> Exported:
+    """Write the page, thumbnails, originals and static files of a gallery into an empty `folder`."""
     s = services()
-    found = s.tasks.find(ids)  # ApiError before anything is written
-    folder.mkdir(parents=True, exist_ok=True)
     extensions: dict[tuple[str, int], str] = {}
     broken: dict[tuple[str, int], str] = {}
     for task in found.tasks:
@@ -131,6 +177,8 @@ def export_gallery(ids: tuple[str, ...], folder: Path) -> Exported:
         html = render_template("gallery.html", page=view, blanks=blank_tasks(), sample_data=False, share=None,
                                export=True, exported_label=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     (folder / "index.html").write_text(html, encoding="utf-8")
+    (folder / MARKER).write_text(f"A Flux Gallery static export of {','.join(ids)}; `flask export` replaces this "
+                                 "folder whole when exporting into it again.\n", encoding="utf-8")
     return Exported(folder=folder, images=view.summary.images, tasks=view.summary.tasks, broken=broken)
 
 

@@ -108,6 +108,7 @@ def test_the_mixed_states_gallery_exports_its_status_cards_and_the_broken_image(
     assert statuses[sample.DONE_ID] == "done"
     pending = grid.find(id=f"task-{sample.PENDING_ID}").get_text(" ", strip=True)
     assert "had not finished when this copy of the gallery was made" in pending
+    assert not grid.select(".spinner")  # nothing in a snapshot suggests it is still working
     assert not soup.find("noscript")  # no reloading a file in the hope it changes
     broken = grid.find(id=f"image-{sample.BROKEN_IMAGE_ID}-0")
     assert "card--broken" in broken["class"]
@@ -143,3 +144,44 @@ def test_ids_may_come_as_several_arguments(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["export", sample.DONE_ID, sample.LAKE_ID.upper(), str(folder)])
     assert result.exit_code == 0, result.output
     assert "Exported 3 images from 2 tasks (0 broken)" in result.output
+
+
+def test_exporting_again_replaces_the_earlier_export_whole(app, emulator, tmp_path):
+    folder = tmp_path / "out" / "share"
+    assert export(app, SIZES, folder).exit_code == 0
+    assert (folder / "thumbs" / f"{sample.LAKE_ID}-0-384.webp").is_file()
+    result = export(app, MIXED, folder)
+    assert result.exit_code == 0, result.output
+    assert not (folder / "thumbs" / f"{sample.LAKE_ID}-0-384.webp").exists()  # nothing of the old gallery lingers
+    assert (folder / "thumbs" / f"{sample.DONE_ID}-0-384.webp").is_file()
+    assert sample.PENDING_ID in (folder / "index.html").read_text(encoding="utf-8")
+    assert [p.name for p in folder.parent.iterdir()] == ["share"]  # no half-built or old copies left beside it
+
+
+def test_a_folder_holding_other_files_is_refused_and_left_alone(app, emulator, tmp_path):
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    result = export(app, SIZES, folder)
+    assert result.exit_code == 1
+    assert "already holds other files" in result.output and "Traceback" not in result.output
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+    assert emulator_stats(emulator)["task_calls"] == 0
+
+
+def test_an_empty_folder_is_used(app, emulator, tmp_path):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    assert export(app, SIZES, folder).exit_code == 0
+    assert (folder / "index.html").is_file() and (folder / ".flux-gallery-export").is_file()
+
+
+def test_a_failed_export_keeps_the_earlier_one(app, emulator, tmp_path):
+    folder = tmp_path / "out" / "share"
+    assert export(app, SIZES, folder).exit_code == 0
+    before = (folder / "index.html").read_bytes()
+    set_fault(emulator, "401")
+    result = export(app, MIXED, folder)
+    assert result.exit_code == 1 and "Nothing was exported" in result.output
+    assert (folder / "index.html").read_bytes() == before
+    assert [p.name for p in folder.parent.iterdir()] == ["share"]
