@@ -186,6 +186,13 @@ def page_times(app_url: str, emulator_url: str, repeat: int) -> list[dict]:
     return rows
 
 
+def round_trip(app_url: str, repeat: int) -> float:
+    """Milliseconds for the smallest request the same server answers (`/healthz`): the floor of any page."""
+    session = requests.Session()
+    session.get(f"{app_url}/healthz", timeout=10).raise_for_status()
+    return timed(lambda: session.get(f"{app_url}/healthz", timeout=10).raise_for_status(), repeat * 4) * 1000
+
+
 def thumbnail_times(app_url: str, emulator_url: str, repeat: int) -> dict:
     """Cold thumbnail requests against plain Pillow decoding and libvips' thumbnail_buffer of the same PNGs."""
     ids = ids_for(repeat, start=900_000)
@@ -193,6 +200,7 @@ def thumbnail_times(app_url: str, emulator_url: str, repeat: int) -> dict:
     requests.get(f"{app_url}/api/tasks/{','.join(ids)}", timeout=60).raise_for_status()
     # Fetched here first, so the emulator has drawn each image once: what is timed is our fetch and pipeline.
     originals = [original(emulator_url, task_id) for task_id in ids]
+    fetch = timed(lambda: original(emulator_url, ids[0]), repeat)  # what the gallery's own download costs at best
     cold = []
     for task_id in ids:
         started = time.perf_counter()
@@ -201,7 +209,7 @@ def thumbnail_times(app_url: str, emulator_url: str, repeat: int) -> dict:
         assert response.status_code == 200, response.status_code
     decode = [timed(lambda data=data: Image.open(io.BytesIO(data)).load(), 1) for data in originals]
     result = {"images": len(ids), "source": "1024×1024 PNG", "cold_thumb_ms": statistics.median(cold) * 1000,
-              "pillow_decode_ms": statistics.median(decode) * 1000}
+              "pillow_decode_ms": statistics.median(decode) * 1000, "fetch_ms": fetch * 1000}
     result["ratio_to_decode"] = result["cold_thumb_ms"] / result["pillow_decode_ms"]
     try:
         import pyvips
@@ -345,9 +353,13 @@ def table(results: dict) -> str:
     for row in results["page"]:
         lines.append(f"| warm gallery page, {row['tasks']} tasks | {row['page_ms']:.1f} ms | "
                      f"{row['render_ms']:.1f} ms template render | {row['ratio']:.2f}× | ≤ 1.5× |")
+    lines.append(f"| round trip to the same server (`/healthz`) | {results['round_trip_ms']:.1f} ms | — | — | "
+                 f"context: the floor of any page |")
     thumb = results["thumb_cold"]
     lines.append(f"| cold thumbnail ({thumb['source']} → 384 WebP) | {thumb['cold_thumb_ms']:.1f} ms | "
                  f"{thumb['pillow_decode_ms']:.1f} ms Pillow decode | {thumb['ratio_to_decode']:.2f}× | ≤ 1.5× |")
+    lines.append(f"| fetching that original from the emulator | {thumb['fetch_ms']:.1f} ms | — | — | "
+                 f"context: part of every cold thumbnail |")
     if thumb.get("vips_ms"):
         lines.append(f"| cold thumbnail vs libvips | {thumb['cold_thumb_ms']:.1f} ms | {thumb['vips_ms']:.1f} ms "
                      f"pyvips thumbnail_buffer | {thumb['ratio_to_vips']:.2f}× | report (≤ 1× beats it) |")
@@ -400,6 +412,7 @@ def main() -> None:
             # The views above queued every thumbnail of their galleries; let that finish before timing.
             settle(emulator_url)
             results |= {
+                "round_trip_ms": round_trip(app_url, repeat),
                 "page": page_times(app_url, emulator_url, repeat),
                 "thumb_cold": thumbnail_times(app_url, emulator_url, repeat),
                 "thumb_warm": warm_thumbnail_rps(app_url, seconds),

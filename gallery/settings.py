@@ -30,6 +30,8 @@ SETTINGS = (
     Setting("MAX_IDS", 100, "Most task IDs one gallery link may hold."),
     Setting("PENDING_TTL", 4.0, "Seconds a pending or unknown task's record is reused before asking again."),
     Setting("CACHE_DIR", "", "Folder for originals and thumbnails. Empty: `instance/cache`."),
+    Setting("PAGE_CACHE_BYTES", 32 * 1024 * 1024, "Most bytes of rendered pages of finished galleries kept in "
+            "memory per process (they never change). 0: render every view."),
     Setting("THUMB_SIZES", "384,768", "Thumbnail sizes (longest side, px) the thumbnail route serves."),
     Setting("IMAGE_TIMEOUT", 10.0, "Seconds to fetch one original image, in total."),
     Setting("MAX_IMAGE_BYTES", 16 * 1024 * 1024, "Largest original image fetched, in bytes."),

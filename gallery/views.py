@@ -8,8 +8,10 @@ from werkzeug.exceptions import TooManyRequests
 
 from gallery.images import EXTENSIONS, ImageFetchError, media_type
 from gallery.models import TASK_ID, BadIds, Status, Task, parse_ids
+from gallery.pagecache import page_key
 from gallery.ratelimit import retry_after_header
 from gallery.share_views import share_meta
+from gallery.tasks import Found
 from gallery.thumbnails import PIPELINE, ThumbnailError, placeholder
 from gallery.urls import FlaskUrls
 from gallery.viewmodels import GalleryView, blank_tasks, find_image, gallery_view
@@ -59,15 +61,23 @@ def tasks(ids: str) -> Response | str:
         target = url_for("gallery.tasks", ids=canonical)
         query = request.query_string.decode("latin-1")
         return redirect(f"{target}?{query}" if query else target, 301)
-    view, found = _gallery(parsed)
-    # A one-image link (?image=<task id>-<n>) leads with that image, so crawlers that run no script see it.
-    featured = find_image(view, request.args.get("image"))
-    response = Response(render_template("gallery.html", page=view, blanks=blank_tasks(), featured=featured,
-                                        sample_data=services().sample_data, share=share_meta(view, featured)))
+    s = services()
+    found, broken = _lookup(parsed)
+    key = page_key(request.full_path, request.host_url, found.tasks, broken, found.as_of)
+    page = s.pages.get(key)
+    if page is None:
+        view = gallery_view(parsed, found.tasks, FlaskUrls(), s.thumb_sizes, broken=broken, as_of=found.as_of)
+        # A one-image link (?image=<task id>-<n>) leads with that image, so crawlers that run no script see it.
+        featured = find_image(view, request.args.get("image"))
+        page = s.pages.put(key, render_template("gallery.html", page=view, blanks=blank_tasks(), featured=featured,
+                                                sample_data=s.sample_data, share=share_meta(view, featured)))
+    # A reload of an unchanged page is a 304: the browser keeps its copy, and images keep their place.
+    unchanged = request.if_none_match.contains_weak(page.etag)
+    response = Response(status=304) if unchanged else Response(page.html, mimetype="text/html")
+    response.set_etag(page.etag, weak=True)
     response.headers["Cache-Control"] = "private, no-cache"
     # Once the page is out, make its thumbnails ahead of the browser asking; the page never waits for them.
-    thumbnailer = services().thumbnailer
-    response.call_on_close(lambda: thumbnailer.prepare(found))
+    response.call_on_close(lambda: s.thumbnailer.prepare(found.tasks))
     return response
 
 
@@ -111,13 +121,19 @@ def healthz() -> Response:
     return jsonify({"status": "ok"})
 
 
-def _gallery(ids: tuple[str, ...]) -> tuple[GalleryView, list[Task]]:
-    """The view model of a gallery of `ids` (broken images marked so), and its tasks."""
+def _lookup(ids: tuple[str, ...]) -> tuple[Found, dict[tuple[str, int], str]]:
+    """The tasks of a gallery, and why each image that recently could not be loaded could not."""
     s = services()
     found = s.tasks.find(ids)
     broken = {(task.id, image.index): reason for task in found.tasks for image in task.images
               if (reason := s.originals.failure(task.id, image.index))}
-    view = gallery_view(ids, found.tasks, FlaskUrls(), s.thumb_sizes, broken=broken, as_of=found.as_of)
+    return found, broken
+
+
+def _gallery(ids: tuple[str, ...]) -> tuple[GalleryView, list[Task]]:
+    """The view model of a gallery of `ids` (broken images marked so), and its tasks."""
+    found, broken = _lookup(ids)
+    view = gallery_view(ids, found.tasks, FlaskUrls(), services().thumb_sizes, broken=broken, as_of=found.as_of)
     return view, found.tasks
 
 

@@ -13,6 +13,7 @@ from gallery.budget import RetryBudget
 from gallery.coalesce import Coalescer, LocalCoalescer
 from gallery.egress import EgressPolicy
 from gallery.images import Failures, ImageFetcher, Originals
+from gallery.pagecache import PageCache
 from gallery.ratelimit import MemoryRateLimiter, RateLimiter
 from gallery.slots import Slots
 from gallery.store import DiskStore, RecordStore
@@ -35,6 +36,7 @@ class Services:
     sample_data: bool
     coalescer: Coalescer
     slots: Slots
+    pages: PageCache
     thumbnailer: Thumbnailer
     limits: dict[str, RateLimiter]  # by endpoint
 
@@ -97,6 +99,7 @@ def init_app(app: Flask, token: str) -> None:
         sample_data=sample_data,
         coalescer=coalescer,
         slots=slots,
+        pages=PageCache(int(config["PAGE_CACHE_BYTES"])),
         thumbnailer=Thumbnailer(store, originals, coalescer, thumb_sizes, int(config["MAX_IMAGE_PIXELS"])),
         limits={"gallery.tasks": pages, "gallery.api_tasks": pages, "share.download": pages,
                 "gallery.thumb": images, "gallery.image": images, "share.preview": images},
