@@ -4,6 +4,13 @@ import io
 import os
 import random
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import requests
@@ -11,6 +18,8 @@ from PIL import Image, ImageCms
 
 from app import create_app
 from gallery.serving import ServerThread
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TOKEN = "test-token-8f3a1c9e2b7d4e6f"
 
@@ -138,6 +147,37 @@ def emulator_stats(emulator) -> dict:
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], *args: str):
+    """The gallery under gunicorn as `make serve` runs it (its gunicorn.conf.py), on a free port; yields its URL."""
+    port = free_port()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+         "--access-logfile", "/dev/null", *args],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):  # a busy CI machine may take a while to import the app
+            try:
+                requests.get(f"{url}/healthz", timeout=5)
+                break
+            except requests.RequestException:  # not listening yet, or still importing the app
+                time.sleep(0.05)
+        else:
+            pytest.fail(f"the gallery at {url} did not start")
+        yield url
+    finally:
+        os.killpg(child.pid, signal.SIGTERM)
+        child.wait(10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def find_chromium() -> str | None:

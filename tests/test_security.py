@@ -2,7 +2,7 @@
 
 Each test name starts with `test_case_NN_` (NN is the case number in §4), so coverage is checkable with
 `pytest tests/test_security.py --collect-only -q | grep -o 'case_[0-9]*' | sort -u`. All 56 have a test;
-case 3 runs through Flask's test client, not gunicorn (the gallery does not ship gunicorn yet).
+case 3 runs both through Flask's test client and through gunicorn as `make serve` runs it.
 
 The whole suite runs under pytest-socket allowing only 127.0.0.1 and ::1 (pyproject addopts). SSRF cases fake
 DNS by replacing socket.getaddrinfo and record every connect, so a filter bug shows as a connect to a
@@ -20,13 +20,14 @@ import time
 import zlib
 
 import pytest
+import requests
 from bs4 import BeautifulSoup
 from PIL import Image
 from pytest_httpserver import HTTPServer
 from werkzeug import Response as WResponse
 
 from app import create_app
-from conftest import TOKEN, emulator_stats, gallery_app, set_fault
+from conftest import TOKEN, emulator_stats, gallery_app, gunicorn, set_fault
 from gallery import emulator as sample
 from gallery import images, thumbnailer
 from gallery.api import ApiError, FluxClient
@@ -174,6 +175,18 @@ def test_case_03_a_very_long_url_is_a_4xx_not_a_500(client):
     assert 400 <= client.get("/tasks/" + "a" * 5000).status_code < 500
     many = [f"{n:08x}-0000-4000-8000-000000000000" for n in range(200)]
     assert 400 <= client.get("/tasks/" + ",".join(many)).status_code < 500
+
+
+def test_case_03_under_gunicorn_too(emulator, tmp_path):
+    many = ",".join(f"{n:08x}-0000-4000-8000-000000000000" for n in range(150))  # 5.5 kB: past 4094, to the app
+    huge = ",".join(f"{n:08x}-0000-4000-8000-000000000000" for n in range(300))  # 11 kB: past gunicorn's line limit
+    with gunicorn({"ACEDATACLOUD_API_BASE_URL": emulator.url, "ACEDATACLOUD_API_TOKEN": TOKEN,
+                   "GALLERY_CACHE_DIR": str(tmp_path)}, "--workers", "1") as url:
+        too_many = requests.get(f"{url}/tasks/{many}", timeout=10)
+        assert too_many.status_code == 400 and "at most 100" in too_many.text.replace("\n", " ")
+        assert requests.get(f"{url}/tasks/{huge}", timeout=10).status_code == 414
+        assert requests.get(f"{url}/tasks/{'a' * 20000}", timeout=10).status_code == 414
+    assert emulator_stats(emulator)["task_calls"] == 0
 
 
 def test_case_04_script_in_a_prompt_is_escaped_under_a_csp(app, client):

@@ -2,29 +2,18 @@
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
+from contextlib import ExitStack
 
 import pytest
 import redis
 import requests
 
-from conftest import TOKEN, emulator_stats, gallery_app
+from conftest import TOKEN, emulator_stats, free_port, gallery_app, gunicorn
 from gallery import emulator as sample
 from gallery.shared import RedisCoalescer, RedisRateLimiter, RedisStore, connect
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -125,32 +114,11 @@ def test_rate_limit_counts_across_apps(emulator, tmp_path, redis_url, redis_clie
 @pytest.fixture
 def gunicorn_pair(emulator, tmp_path, redis_url, redis_client):
     """Two real gallery processes under gunicorn, each with its own disk cache, sharing one Redis."""
-    urls, children = [], []
-    for name in "ab":
-        port = free_port()
-        env = {**os.environ, "ACEDATACLOUD_API_BASE_URL": emulator.url, "ACEDATACLOUD_API_TOKEN": TOKEN,
-               "GALLERY_CACHE_DIR": str(tmp_path / name), "GALLERY_REDIS_URL": redis_url,
-               "GALLERY_ALLOW_PRIVATE_IMAGE_HOSTS": "true"}
-        children.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{port}",
-             "app:create_app()"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True))
-        urls.append(f"http://127.0.0.1:{port}")
-    try:
-        for url in urls:
-            for _ in range(600):  # a busy CI machine may take a while to start two servers
-                try:
-                    requests.get(f"{url}/healthz", timeout=5)
-                    break
-                except requests.RequestException:  # not listening yet, or still importing the app
-                    time.sleep(0.05)
-            else:
-                pytest.fail(f"the gallery at {url} did not start")
-        yield urls
-    finally:
-        for child in children:
-            os.killpg(child.pid, signal.SIGTERM)
-            child.wait(10)
+    with ExitStack() as stack:
+        yield [stack.enter_context(gunicorn(
+            {"ACEDATACLOUD_API_BASE_URL": emulator.url, "ACEDATACLOUD_API_TOKEN": TOKEN,
+             "GALLERY_CACHE_DIR": str(tmp_path / name), "GALLERY_REDIS_URL": redis_url,
+             "GALLERY_ALLOW_PRIVATE_IMAGE_HOSTS": "true"}, "--workers", "1", "--threads", "4")) for name in "ab"]
 
 
 def test_two_server_processes_make_one_upstream_call_between_them(gunicorn_pair, emulator):
