@@ -123,6 +123,11 @@ def export_gallery(ids: tuple[str, ...], folder: Path) -> Exported:
     folder = folder.resolve()
     _check_folder(folder)
     found = services().tasks.find(ids)  # ApiError before anything is written
+    if missing := [task for task in found.tasks if task.status is Status.UNAVAILABLE]:
+        # A snapshot with holes would pass for the whole gallery: better none, and a word on why.
+        raise click.ClickException(
+            f"The Flux API could not be asked about {plural(len(missing), 'task')} ({missing[0].error_code}: "
+            f"{missing[0].error_message}). Try again in a minute. Nothing was exported.")
     folder.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
     try:

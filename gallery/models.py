@@ -23,6 +23,8 @@ class Status(StrEnum):
     PENDING = "pending"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    # Not from a record: the Tasks API failed just now and no copy of this task was kept to stand in.
+    UNAVAILABLE = "unavailable"
 
 
 def parse_ids(text: str, limit: int) -> tuple[str, ...]:

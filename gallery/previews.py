@@ -17,6 +17,7 @@ STATUS_STYLE = {
     "pending": ((255, 244, 220), (138, 90, 0), "Still generating"),
     "failed": ((253, 236, 238), (180, 35, 44), "Failed"),
     "unknown": ((238, 240, 244), (91, 99, 113), "Not found"),
+    "unavailable": ((238, 240, 244), (91, 99, 113), "Not loaded"),
     "broken": ((238, 240, 244), (91, 99, 113), "Image unavailable"),
 }
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from gallery.api import ApiError, FluxClient
 from gallery.coalesce import Coalescer, LocalCoalescer
-from gallery.models import Task, task_from_record
+from gallery.models import Status, Task, task_from_record
 from gallery.store import RecordStore
 
 log = logging.getLogger(__name__)
@@ -63,14 +63,27 @@ class TaskService:
                 # apart can see different parts missing, and would otherwise each ask upstream.
                 fetched = self.coalescer.do(self._gallery_key(ids), lambda: self._fetch(ids))
             except ApiError as error:
-                stale = {task_id: self._entry(task_id) for task_id in missing}
-                if error.kind not in STALE_KINDS or not all(stale.values()):
+                if error.kind not in STALE_KINDS:
                     raise
-                log.warning("Tasks API %s; serving kept copies of %d tasks", error.kind, len(stale))
-                fetched = {task_id: entry.task for task_id, entry in stale.items()}
-                as_of = datetime.fromtimestamp(min(entry.fetched_at for entry in stale.values()), UTC)
+                fetched, as_of = self._stand_ins(missing, found, error)
             found.update(fetched)
         return Found([found[task_id] for task_id in ids], as_of)
+
+    def _stand_ins(self, missing: list[str], found: dict[str, Task],
+                   error: ApiError) -> tuple[dict[str, Task], datetime | None]:
+        """When the upstream fails: kept copies, however old (RFC 5861 stale-if-error), and an "unavailable"
+        task for each one never kept. Only when nothing at all can be shown does the failure reach the page."""
+        stale = {task_id: entry for task_id in missing if (entry := self._entry(task_id))}
+        if not stale and not found:
+            raise error
+        log.warning("Tasks API %s; showing %d kept copies and %d tasks as unavailable", error.kind, len(stale),
+                    len(missing) - len(stale))
+        tasks = {task_id: stale[task_id].task if task_id in stale else
+                 Task(id=task_id, status=Status.UNAVAILABLE, error_code=error.code or error.kind,
+                      error_message=error.message)
+                 for task_id in missing}
+        as_of = datetime.fromtimestamp(min(entry.fetched_at for entry in stale.values()), UTC) if stale else None
+        return tasks, as_of
 
     def get_many(self, ids: Iterable[str]) -> list[Task]:
         """Tasks in the order of `ids`."""

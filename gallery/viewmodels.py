@@ -146,7 +146,7 @@ class TaskView:
     @property
     def error_report(self) -> str | None:
         """What to paste into a report to AceData about a failed task: task ID, trace ID, code and message."""
-        if self.status is not Status.FAILED:
+        if self.status is not Status.FAILED:  # an unavailable task is our trouble reaching the API, not the task's
             return None
         lines = [f"Flux task: {self.id}", f"Trace ID: {self.trace_id or DASH}",
                  f"Error: {self.error_code or 'error'}: {self.error_message or 'no message'}"]
@@ -161,6 +161,7 @@ class TaskView:
             Status.PENDING: "Still generating",
             Status.FAILED: "Failed",
             Status.UNKNOWN: "Not found",
+            Status.UNAVAILABLE: "Not loaded",
         }[self.status]
 
     def to_json(self) -> dict:
@@ -176,7 +177,7 @@ class TaskView:
             "elapsed_seconds": self.elapsed,
             "trace_id": self.trace_id,
             "error": {"code": self.error_code, "message": self.error_message}
-            if self.status is Status.FAILED else None,
+            if self.status in (Status.FAILED, Status.UNAVAILABLE) else None,
             "source_image_url": self.source_image_url,
             "images": [image.to_json() for image in self.images],
             "prompt_parts": [list(part) for part in self.prompt_parts],
@@ -197,17 +198,25 @@ class Summary:
     pending: int
     failed: int
     unknown: int
+    unavailable: int = 0
 
     @property
     def label(self) -> str:
         parts = [f"{plural(self.images, 'image')} from {plural(self.tasks, 'task')}"]
         parts += [f"{count} {word}" for count, word in
-                  ((self.pending, "pending"), (self.failed, "failed"), (self.unknown, "not found")) if count]
+                  ((self.pending, "pending"), (self.failed, "failed"), (self.unknown, "not found"),
+                   (self.unavailable, "not loaded")) if count]
         return " · ".join(parts)
+
+    @property
+    def waiting(self) -> int:
+        """Tasks the page should ask about again: still generating, or not loaded because the API failed."""
+        return self.pending + self.unavailable
 
     def to_json(self) -> dict:
         return {"images": self.images, "tasks": self.tasks, "done": self.done, "pending": self.pending,
-                "failed": self.failed, "unknown": self.unknown, "label": self.label}
+                "failed": self.failed, "unknown": self.unknown, "unavailable": self.unavailable,
+                "label": self.label}
 
 
 @dataclass(frozen=True)
@@ -234,7 +243,8 @@ class GalleryView:
 
     @property
     def pending(self) -> bool:
-        return self.summary.pending > 0
+        """Whether the page should ask again: tasks still generating, or not loaded because the API failed."""
+        return self.summary.waiting > 0
 
     def to_json(self) -> dict:
         return {
@@ -261,6 +271,7 @@ def gallery_view(ids: tuple[str, ...], tasks: list[Task], urls: Urls, thumb_size
         pending=count[Status.PENDING],
         failed=count[Status.FAILED],
         unknown=count[Status.UNKNOWN],
+        unavailable=count[Status.UNAVAILABLE],
     )
     return GalleryView(ids=ids, tasks=views, summary=summary, link=urls.gallery(ids), api_link=urls.api(ids),
                        prompts_differ=bool(diff), as_of=as_of)

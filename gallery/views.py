@@ -115,6 +115,12 @@ def image(task_id: str, index: int) -> Response:
     return response
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico wherever a page names no icon (the JSON route, an opened image)."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
 @bp.get("/healthz")
 def healthz() -> Response:
     """Liveness: the process answers."""

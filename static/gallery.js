@@ -237,7 +237,7 @@ document.documentElement.classList.add("js");
         })
         .then(function (gallery) {
           update(gallery);
-          if (gallery.summary.pending > 0) {
+          if (waiting(gallery) > 0) {
             delay = Math.min(POLL_MAX_MS, delay * POLL_GROWTH);
             schedule(delay);
           }
@@ -272,7 +272,9 @@ document.documentElement.classList.add("js");
         title.textContent = gallery.title;
         document.title = gallery.title + " · Flux Gallery";
       }
-      grid.dataset.pending = String(gallery.summary.pending);
+      grid.dataset.pending = String(waiting(gallery));
+      const stale = byId("stale-notice");
+      if (stale && !gallery.as_of && !gallery.summary.unavailable) stale.hidden = true; // the API answers again
       if (finished) {
         applySort();
         applyFilter();
@@ -280,6 +282,11 @@ document.documentElement.classList.add("js");
                  (images === 1 ? " new image" : " new images") + ". " + gallery.summary.label);
         lightbox.cardsChanged();
       }
+    }
+
+    // Tasks worth asking about again: still generating, or not loaded because the Flux API failed just now.
+    function waiting(gallery) {
+      return gallery.summary.pending + (gallery.summary.unavailable || 0);
     }
 
     function fromTemplate(status) {

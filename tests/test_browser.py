@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from conftest import gallery_app, need
+from conftest import gallery_app, need, set_fault
 from gallery import emulator as sample
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -310,6 +310,20 @@ def test_a_pending_task_turns_into_an_image_without_a_reload(browse):
     polls = len(requests)
     page.wait_for_timeout(4_000)
     assert len(requests) == polls
+
+
+def test_a_task_the_api_could_not_load_fills_in_once_it_answers(browse, live_server, emulator):
+    browse.open(f"/api/tasks/{DONE}")  # kept: only the other task will be missing
+    set_fault(emulator, ["500", "500", "500"])  # the next call fails on every attempt, then all is well
+    page = browse.open(f"/tasks/{DONE},{MULTI}")
+    page.evaluate("window.notReloaded = true")
+    assert [card["status"] for card in cards(page)] == ["done", "unavailable"]
+    assert page.locator("#summary").inner_text() == "1 image from 2 tasks · 1 not loaded"
+    expect(page.locator("#stale-notice")).to_contain_text("1 of its tasks could not be loaded")
+    page.wait_for_selector(f'#grid > li[data-task="{MULTI}"][data-status="done"]', timeout=15_000)
+    assert page.evaluate("window.notReloaded") is True
+    assert page.locator("#summary").inner_text() == "5 images from 2 tasks"
+    expect(page.locator("#stale-notice")).to_be_hidden()
 
 
 def test_the_card_the_script_builds_matches_the_one_the_server_renders(browse, live_server):

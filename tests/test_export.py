@@ -185,3 +185,14 @@ def test_a_failed_export_keeps_the_earlier_one(app, emulator, tmp_path):
     assert result.exit_code == 1 and "Nothing was exported" in result.output
     assert (folder / "index.html").read_bytes() == before
     assert [p.name for p in folder.parent.iterdir()] == ["share"]
+
+
+def test_a_gallery_the_api_could_only_partly_load_is_not_exported(emulator, tmp_path):
+    app = gallery_app(emulator.url, tmp_path / "cache", API_ATTEMPTS=1)
+    app.test_client().get(f"/api/tasks/{sample.DONE_ID}")  # kept, so the gallery is only partly missing
+    set_fault(emulator, "500")
+    folder = tmp_path / "out"
+    result = export(app, [sample.DONE_ID, sample.LAKE_ID], folder)
+    assert result.exit_code == 1
+    assert "could not be asked about 1 task (api_error: fetch failed)" in result.output
+    assert "Nothing was exported" in result.output and not folder.exists()

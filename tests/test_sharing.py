@@ -12,7 +12,7 @@ import extruct
 import pytest
 from PIL import Image
 
-from conftest import emulator_stats, gallery_app
+from conftest import emulator_stats, gallery_app, set_fault
 from gallery import emulator as sample
 from gallery.archive import file_name, slug, stream_zip
 from gallery.models import Status, task_from_record
@@ -225,6 +225,16 @@ def test_download_all_zips_the_gallery_with_a_matching_manifest(client):
     assert broken["file_name"] is None and "404" in broken["error"]
     assert {row["status"] for row in rows} == {"done", "pending", "failed", "unknown"}
     assert len(list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))) == len(rows)
+
+
+def test_a_task_the_api_could_not_load_is_listed_in_the_zip_with_why(emulator, tmp_path):
+    client = gallery_app(emulator.url, tmp_path, API_ATTEMPTS=1).test_client()
+    client.get(f"/api/tasks/{sample.DONE_ID}")
+    set_fault(emulator, "500")
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/download/{sample.DONE_ID},{sample.LAKE_ID}").data))
+    rows = {row["task_id"]: row for row in json.loads(archive.read("manifest.json"))}
+    assert rows[sample.DONE_ID]["file_name"] and rows[sample.LAKE_ID]["status"] == "unavailable"
+    assert rows[sample.LAKE_ID]["error"] == "not loaded: the Flux API failed (api_error)"
 
 
 def test_download_link_is_on_the_page(client):

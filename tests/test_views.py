@@ -207,6 +207,44 @@ def test_a_partial_batch_renders_the_tasks_it_has(client, emulator):
     assert "done" in statuses and "unknown" in statuses
 
 
+def test_tasks_the_api_cannot_load_show_as_not_loaded_beside_the_rest(emulator, tmp_path):
+    app = gallery_app(emulator.url, tmp_path, API_ATTEMPTS=1)
+    client = app.test_client()
+    client.get(f"/tasks/{DONE}")  # kept
+    set_fault(emulator, "500")
+    page = client.get(f"/tasks/{DONE},{LAKE}")
+    assert page.status_code == 200
+    assert cards(page) == [(DONE, "done"), (LAKE, "unavailable")]
+    card = " ".join(soup(page).select_one(f"#task-{LAKE}").get_text(" ").split())
+    assert "Not loaded" in card and "could not be asked about this task just now ( api_error )" in card
+    assert "Size" not in card  # nothing is known about it yet
+    notice = soup(page).select_one("#stale-notice").get_text(" ", strip=True)
+    assert "1 of its tasks could not be loaded" in notice and "as of" not in notice  # what is shown is fresh
+    assert 'http-equiv="refresh"' in page.get_data(as_text=True)  # without the script, the page asks again
+    assert soup(page).select_one("#grid")["data-pending"] == "1"  # with it, the script does
+    body = client.get(f"/api/tasks/{DONE},{LAKE}").get_json()
+    assert body["summary"]["unavailable"] == 1 and body["summary"]["label"] == "1 image from 2 tasks · 1 not loaded"
+    assert body["tasks"][1]["error"] == {"code": "api_error", "message": "fetch failed"}
+    assert body["tasks"][1]["error_report"] is None  # our trouble reaching the API, nothing to report about the task
+    set_fault(emulator, None)
+    mended = cards(client.get(f"/tasks/{DONE},{LAKE}"))  # the stand-in was never kept, nor its page
+    assert [task for task, _ in mended] == [DONE, LAKE, LAKE] and {status for _, status in mended} == {"done"}
+
+
+def test_when_no_task_can_be_shown_the_failure_is_the_page(emulator, tmp_path):
+    client = gallery_app(emulator.url, tmp_path, API_ATTEMPTS=1).test_client()
+    set_fault(emulator, "500")
+    page = client.get(f"/tasks/{DONE},{LAKE}")
+    assert page.status_code == 502 and "The Flux API is not answering properly" in page.get_data(as_text=True)
+
+
+def test_favicon_ico_leads_to_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    with client.get(response.headers["Location"]) as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+
+
 # ---- JSON ------------------------------------------------------------------------------------------
 
 
@@ -217,7 +255,7 @@ def test_json_route_has_the_same_normalised_data(client):
     body = response.get_json()
     assert body["ids"] == ids
     assert body["summary"] == {"images": 1, "tasks": 3, "done": 1, "pending": 0, "failed": 1, "unknown": 1,
-                               "label": "1 image from 3 tasks · 1 failed · 1 not found"}
+                               "unavailable": 0, "label": "1 image from 3 tasks · 1 failed · 1 not found"}
     done, failed, unknown = body["tasks"]
     assert done["status"] == "done" and done["model"] == "flux-dev"
     assert done["images"][0]["thumbnails"] == {"384": f"/thumb/{DONE}/0/384", "768": f"/thumb/{DONE}/0/768"}
