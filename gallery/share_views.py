@@ -53,7 +53,11 @@ def preview(ids: str) -> Response:
     key = f"previews/{signature(view)}.jpg"
     data = s.store.read(key)
     if data is None:
-        data = contact_sheet(_tiles(tasks), s.max_pixels)
+        tiles = _tiles(tasks)
+        data = contact_sheet(tiles, s.max_pixels)
+        if any(tile.kind == "broken" for tile in tiles):
+            # An image may be broken only for now (a slow host, a full queue): never keep a sheet that shows it.
+            return _preview_response(data, cache="no-store")
         s.store.write(key, data)
     finished = all(task.finished for task in tasks)
     # A gallery still generating gets a new preview URL when it changes; until then, chat caches may keep it.

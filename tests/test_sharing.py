@@ -187,6 +187,19 @@ def test_previews_are_made_once(client, emulator):
     assert emulator_stats(emulator)["media_calls"] == media
 
 
+def test_a_preview_showing_a_broken_image_is_never_kept(client, app, emulator):
+    set_fault(emulator, image_fault="404")
+    og = opengraph(client.get(f"/tasks/{sample.LAKE_ID}"))
+    path = urlsplit(og["og:image"])
+    link = f"{path.path}?{path.query}"
+    broken = client.get(link)
+    assert broken.status_code == 200 and broken.headers["Cache-Control"] == "no-store"
+    set_fault(emulator, image_fault=None)
+    app.extensions["gallery"].originals.failures.clear()  # as if IMAGE_ERROR_TTL had passed
+    mended = client.get(link)
+    assert mended.headers["Cache-Control"] == "public, max-age=86400" and mended.data != broken.data
+
+
 @pytest.mark.parametrize(
     ("config", "headers", "base"),
     [
