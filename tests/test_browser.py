@@ -319,7 +319,7 @@ def test_a_task_the_api_could_not_load_fills_in_once_it_answers(browse, live_ser
     page.evaluate("window.notReloaded = true")
     assert [card["status"] for card in cards(page)] == ["done", "unavailable"]
     assert page.locator("#summary").inner_text() == "1 image from 2 tasks · 1 not loaded"
-    expect(page.locator("#stale-notice")).to_contain_text("1 of its tasks could not be loaded")
+    expect(page.locator("#stale-notice")).to_contain_text("1 of this gallery's tasks could not be loaded")
     page.wait_for_selector(f'#grid > li[data-task="{MULTI}"][data-status="done"]', timeout=15_000)
     assert page.evaluate("window.notReloaded") is True
     assert page.locator("#summary").inner_text() == "5 images from 2 tasks"

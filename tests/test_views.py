@@ -219,7 +219,7 @@ def test_tasks_the_api_cannot_load_show_as_not_loaded_beside_the_rest(emulator, 
     assert "Not loaded" in card and "could not be asked about this task just now ( api_error )" in card
     assert "Size" not in card  # nothing is known about it yet
     notice = soup(page).select_one("#stale-notice").get_text(" ", strip=True)
-    assert "1 of its tasks could not be loaded" in notice and "as of" not in notice  # what is shown is fresh
+    assert "1 of this gallery's tasks could not be loaded" in notice and "as of" not in notice  # what is shown is fresh
     assert 'http-equiv="refresh"' in page.get_data(as_text=True)  # without the script, the page asks again
     assert soup(page).select_one("#grid")["data-pending"] == "1"  # with it, the script does
     body = client.get(f"/api/tasks/{DONE},{LAKE}").get_json()
