@@ -12,9 +12,9 @@ from gallery.models import Task
 
 @dataclass(frozen=True)
 class Page:
-    """A rendered page and its validator (weak: the compressed and plain bodies are the same page)."""
+    """A rendered page, encoded once, and its validator (weak: compressed and plain, it is the same page)."""
 
-    html: str
+    body: bytes
     etag: str
 
 
@@ -32,7 +32,7 @@ def page_key(link: str, host: str, tasks: Iterable[Task], broken: Mapping[tuple[
 
 
 class PageCache:
-    """Least recently used pages, up to `max_bytes` of HTML in all; 0 turns it off."""
+    """Least recently used pages, up to `max_bytes` of encoded HTML in all; 0 turns it off."""
 
     def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
@@ -51,15 +51,15 @@ class PageCache:
 
     def put(self, key: tuple | None, html: str) -> Page:
         """Keep `html` under `key` (unless it is None or too large) and return it as a Page."""
-        page = Page(html, hashlib.sha256(html.encode()).hexdigest()[:32])
-        size = len(html)
-        if key is None or size > self.max_bytes:
+        body = html.encode()
+        page = Page(body, hashlib.sha256(body).hexdigest()[:32])
+        if key is None or len(body) > self.max_bytes:
             return page
         with self._lock:
             old = self._pages.pop(key, None)
-            self._bytes += size - (len(old.html) if old else 0)
+            self._bytes += len(body) - (len(old.body) if old else 0)
             self._pages[key] = page
             while self._bytes > self.max_bytes:
                 _, evicted = self._pages.popitem(last=False)
-                self._bytes -= len(evicted.html)
+                self._bytes -= len(evicted.body)
         return page

@@ -73,7 +73,7 @@ def tasks(ids: str) -> Response | str:
                                                 sample_data=s.sample_data, share=share_meta(view, featured)))
     # A reload of an unchanged page is a 304: the browser keeps its copy, and images keep their place.
     unchanged = request.if_none_match.contains_weak(page.etag)
-    response = Response(status=304) if unchanged else Response(page.html, mimetype="text/html")
+    response = Response(status=304) if unchanged else Response(page.body, mimetype="text/html")
     response.set_etag(page.etag, weak=True)
     response.headers["Cache-Control"] = "private, no-cache"
     # Once the page is out, make its thumbnails ahead of the browser asking; the page never waits for them.

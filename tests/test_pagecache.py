@@ -51,7 +51,7 @@ def test_the_cache_keeps_the_most_recently_used_pages_within_its_bytes():
     cache.get(("a",))  # a is used again, so b is now the oldest
     cache.put(("d",), "d" * 10)
     assert [cache.get((name,)) is not None for name in "abcd"] == [True, False, True, True]
-    assert cache.put(("e",), "e" * 31).html == "e" * 31 and cache.get(("e",)) is None  # too large to keep
+    assert cache.put(("e",), "e" * 31).body == b"e" * 31 and cache.get(("e",)) is None  # too large to keep
     assert cache.put(None, "x").etag == cache.put(None, "x").etag  # the validator is the content's hash
 
 
