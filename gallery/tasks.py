@@ -95,12 +95,7 @@ class TaskService:
 
     def keep(self, task: Task, record: object = None) -> None:
         """Remember a task (and its raw record on disk, so it outlives a restart)."""
-        entry = _Entry(task, self._clock())
-        with self._lock:
-            self._cache[task.id] = entry
-            self._cache.move_to_end(task.id)
-            while len(self._cache) > self.max_entries:
-                self._cache.popitem(last=False)
+        entry = self._remember(task.id, _Entry(task, self._clock()))
         if self.store is not None and record is not None:
             body = json.dumps({"fetched_at": entry.fetched_at, "record": record}, ensure_ascii=False)
             self.store.write(self._key(task.id), body.encode())
@@ -121,8 +116,7 @@ class TaskService:
 
     def _fresh_task(self, task_id: str) -> Task | None:
         """The task if a fresh copy is kept: in memory, else in the store, which another server may have filled."""
-        with self._lock:
-            entry = self._cache.get(task_id)
+        entry = self._remembered(task_id)
         if entry is None or not self._fresh(entry):
             entry = self._stored(task_id)
         return entry.task if entry is not None and self._fresh(entry) else None
@@ -132,12 +126,24 @@ class TaskService:
 
     def _entry(self, task_id: str) -> _Entry | None:
         """The kept entry for a task, from memory, else from the store (then remembered in memory)."""
+        return self._remembered(task_id) or self._stored(task_id)
+
+    def _remembered(self, task_id: str) -> _Entry | None:
+        """The entry kept in memory, now the most recently used."""
         with self._lock:
             entry = self._cache.get(task_id)
             if entry is not None:
                 self._cache.move_to_end(task_id)
-                return entry
-        return self._stored(task_id)
+            return entry
+
+    def _remember(self, task_id: str, entry: _Entry) -> _Entry:
+        """Keep an entry in memory, forgetting the least recently used past `max_entries`."""
+        with self._lock:
+            self._cache[task_id] = entry
+            self._cache.move_to_end(task_id)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
+        return entry
 
     def _stored(self, task_id: str) -> _Entry | None:
         """The entry the store (disk, or Redis shared with other servers) holds for a task."""
@@ -152,9 +158,7 @@ class TaskService:
         except (ValueError, KeyError, TypeError):
             log.warning("unreadable kept record for task %s; asking again", task_id)
             return None
-        with self._lock:
-            self._cache[task_id] = entry
-        return entry
+        return self._remember(task_id, entry)
 
     @staticmethod
     def _gallery_key(ids: list[str]) -> str:
