@@ -55,22 +55,16 @@ def index() -> Response | str:
 @compress.compressed()
 def tasks(ids: str) -> Response | str:
     """The gallery page; a non-canonical link (case, spaces, repeats) redirects to the canonical one."""
-    parsed = parse_ids(ids, services().max_ids)
+    s = services()
+    parsed = parse_ids(ids, s.max_ids)
     canonical = ",".join(parsed)
     if canonical != ids:
         target = url_for("gallery.tasks", ids=canonical)
         query = request.query_string.decode("latin-1")
         return redirect(f"{target}?{query}" if query else target, 301)
-    s = services()
     found, broken = _lookup(parsed)
     key = page_key(request.full_path, request.host_url, found.tasks, broken, found.as_of)
-    page = s.pages.get(key)
-    if page is None:
-        view = gallery_view(parsed, found.tasks, FlaskUrls(), s.thumb_sizes, broken=broken, as_of=found.as_of)
-        # A one-image link (?image=<task id>-<n>) leads with that image, so crawlers that run no script see it.
-        featured = find_image(view, request.args.get("image"))
-        page = s.pages.put(key, render_template("gallery.html", page=view, blanks=blank_tasks(), featured=featured,
-                                                sample_data=s.sample_data, share=share_meta(view, featured)))
+    page = s.pages.get(key) or s.pages.put(key, _render_gallery(_view(parsed, found, broken)))
     # A reload of an unchanged page is a 304: the browser keeps its copy, and images keep their place.
     unchanged = request.if_none_match.contains_weak(page.etag)
     response = Response(status=304) if unchanged else Response(page.body, mimetype="text/html")
@@ -85,8 +79,8 @@ def tasks(ids: str) -> Response | str:
 @compress.compressed()
 def api_tasks(ids: str) -> Response:
     """The gallery as JSON: the same normalised records the page shows."""
-    view, _ = _gallery(parse_ids(ids, services().max_ids))
-    response = jsonify(view.to_json())
+    parsed = parse_ids(ids, services().max_ids)
+    response = jsonify(_view(parsed, *_lookup(parsed)).to_json())
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
@@ -136,11 +130,17 @@ def _lookup(ids: tuple[str, ...]) -> tuple[Found, dict[tuple[str, int], str]]:
     return found, broken
 
 
-def _gallery(ids: tuple[str, ...]) -> tuple[GalleryView, list[Task]]:
-    """The view model of a gallery of `ids` (broken images marked so), and its tasks."""
-    found, broken = _lookup(ids)
-    view = gallery_view(ids, found.tasks, FlaskUrls(), services().thumb_sizes, broken=broken, as_of=found.as_of)
-    return view, found.tasks
+def _view(ids: tuple[str, ...], found: Found, broken: dict[tuple[str, int], str]) -> GalleryView:
+    """The view model of a gallery, broken images marked so; the page and the JSON route both show it."""
+    return gallery_view(ids, found.tasks, FlaskUrls(), services().thumb_sizes, broken=broken, as_of=found.as_of)
+
+
+def _render_gallery(view: GalleryView) -> str:
+    """The gallery page's HTML; a one-image link (?image=<task id>-<n>) leads with that image, so crawlers that
+    run no script see it."""
+    featured = find_image(view, request.args.get("image"))
+    return render_template("gallery.html", page=view, blanks=blank_tasks(), featured=featured,
+                           sample_data=services().sample_data, share=share_meta(view, featured))
 
 
 def _image_response(task_id: str, index: int, etag: str, fallback_size: int,
