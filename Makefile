@@ -30,7 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench.py
 
 emulator: $(STAMP)
-	$(BIN)/python -m gallery.emulator --port 5001
+	$(BIN)/python -m flux_emulator --port 5001
 
 # make export IDS=<id>,<id> OUT=<folder>: the gallery as static files, as `flask export` writes them.
 export: $(STAMP)

@@ -6,8 +6,12 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gallery import access, errors, export, headers, share_views, views, wiring
+from gallery import services as wiring
+from gallery.export import static as export
 from gallery.settings import DEFAULTS
+from gallery.web import access, errors, headers
+from gallery.web import galleries as views
+from gallery.web import sharing as share_views
 
 
 def create_app(test_config: dict | None = None) -> Flask:

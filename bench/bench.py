@@ -28,7 +28,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gallery.emulator import synthetic_id  # noqa: E402
+from flux_emulator.app import synthetic_id  # noqa: E402
 
 TOKEN = "bench-token"
 SIZES = (1, 10, 50, 100)
@@ -72,7 +72,7 @@ def process(args: list[str], env: dict[str, str], health: str):
 @contextmanager
 def emulator():
     port = free_port()
-    args = [sys.executable, "-m", "gallery.emulator", "--port", str(port), "--token", TOKEN]
+    args = [sys.executable, "-m", "flux_emulator", "--port", str(port), "--token", TOKEN]
     with process(args, {}, f"http://127.0.0.1:{port}/_emulator/stats"):
         yield f"http://127.0.0.1:{port}"
 
@@ -161,10 +161,10 @@ def page_times(app_url: str, emulator_url: str, repeat: int) -> list[dict]:
     from flask import render_template
 
     from app import create_app
-    from gallery.models import Status
-    from gallery.share_views import share_meta
-    from gallery.urls import FlaskUrls
-    from gallery.viewmodels import blank_task, gallery_view
+    from gallery.flux.models import Status
+    from gallery.web.sharing import share_meta
+    from gallery.web.urls import FlaskUrls
+    from gallery.web.viewmodels import blank_task, gallery_view
 
     local = create_app({"ACEDATACLOUD_API_BASE_URL": emulator_url, "ACEDATACLOUD_API_TOKEN": TOKEN,
                         "EMULATOR": "off", "CACHE_DIR": tempfile.mkdtemp(prefix="bench-render-")})

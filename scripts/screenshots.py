@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
-from gallery import emulator as sample  # noqa: E402
-from gallery.serving import ServerThread  # noqa: E402
+from flux_emulator import app as sample  # noqa: E402
+from flux_emulator.server import ServerThread  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

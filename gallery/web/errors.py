@@ -1,0 +1,87 @@
+"""Error pages: a clear, generic message with a request ID; JSON for the API route; never a traceback."""
+
+import logging
+import uuid
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from gallery.flux.client import ApiError
+from gallery.flux.models import BadIds
+from gallery.infra.slots import Busy
+
+log = logging.getLogger(__name__)
+
+# What a person is told for each way the Tasks API can fail, and the status the gallery answers with.
+UPSTREAM = {
+    "auth": (502, "The Flux API rejected this server's API token",
+             "Whoever runs this gallery should check ACEDATACLOUD_API_TOKEN."),
+    "rejected": (502, "The Flux API rejected the request",
+                 "The request this server sent was refused. Try again, or tell whoever runs this gallery."),
+    "rate_limited": (503, "The Flux API is busy", "Too many requests right now. Wait a moment, then reload."),
+    "unavailable": (502, "The Flux API is not answering properly", "Try again in a minute."),
+    "timeout": (504, "The Flux API took too long to answer", "Try again in a minute."),
+    "bad_response": (502, "The Flux API sent an answer this gallery cannot read", "Try again in a minute."),
+    "paused": (503, "The Flux API keeps failing", "This server is giving it half a minute before asking again."),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers."""
+    app.register_error_handler(BadIds, _bad_ids)
+    app.register_error_handler(ApiError, _upstream)
+    app.register_error_handler(Busy, _busy)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _bad_ids(error: BadIds) -> Response:
+    return _page(400, "That link does not name a gallery", str(error), hint="Check the task IDs and try again.")
+
+
+def _upstream(error: ApiError) -> Response:
+    status, title, hint = UPSTREAM.get(error.kind, UPSTREAM["bad_response"])
+    detail = " · ".join(part for part in (error.code, error.message) if part)
+    response = _page(status, title, detail, hint=hint, trace_id=error.trace_id)
+    if status == 503:
+        response.headers["Retry-After"] = str(max(1, round(error.retry_after or 5)))
+    return response
+
+
+def _busy(busy: Busy) -> Response:
+    """503 with Retry-After: every image worker or download slot is taken and the queue is full."""
+    response = Response("busy with other images; retry shortly", status=503, mimetype="text/plain")
+    response.headers["Retry-After"] = str(busy.retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _http(error: HTTPException) -> Response:
+    titles = {404: "Nothing here", 405: "That method is not allowed here", 413: "That request is too large",
+              429: "Slow down a little"}
+    title = titles.get(error.code or 500, error.name)
+    response = _page(error.code or 500, title, "This address does not lead to a gallery or an image."
+                     if error.code == 404 else error.description or "", hint=None)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _unexpected(error: Exception) -> Response:
+    request_id = uuid.uuid4().hex[:12]
+    log.exception("unexpected error, request %s", request_id)
+    return _page(500, "Something went wrong on this server", "The error has been logged.",
+                 hint=f"If it keeps happening, tell whoever runs this gallery: request {request_id}.")
+
+
+def _page(status: int, title: str, detail: str, *, hint: str | None, trace_id: str | None = None) -> Response:
+    """The error as an HTML page, or as JSON for the API route."""
+    if request.path.startswith("/api/"):
+        response = jsonify({"error": {"status": status, "title": title, "detail": detail, "trace_id": trace_id}})
+    else:
+        response = Response(render_template("error.html", status=status, title=title, detail=detail, hint=hint,
+                                            trace_id=trace_id))
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response

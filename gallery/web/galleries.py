@@ -1,0 +1,189 @@
+"""Thin routes: parse the link, ask the services, hand a view model to a template, JSON or image response."""
+
+from collections.abc import Callable
+
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask_compress import Compress
+from werkzeug.exceptions import TooManyRequests
+
+from gallery.flux.models import TASK_ID, BadIds, Status, Task, parse_ids
+from gallery.flux.tasks import Found
+from gallery.images.originals import EXTENSIONS, ImageFetchError, media_type
+from gallery.images.pipeline import PIPELINE, ThumbnailError, placeholder
+from gallery.infra.ratelimit import retry_after_header
+from gallery.services import services
+from gallery.web.pagecache import page_key
+from gallery.web.sharing import share_meta
+from gallery.web.urls import FlaskUrls
+from gallery.web.viewmodels import GalleryView, blank_tasks, find_image, gallery_view
+
+bp = Blueprint("gallery", __name__)
+# Gallery pages and their JSON shrink about twentyfold. Only those views are compressed: images are compressed
+# already, and static files are small, cached, and not worth a second copy of each in memory.
+compress = Compress()
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+NO_STORE = "no-store"
+
+
+@bp.before_request
+def rate_limit() -> None:
+    """One client may spend only so much: pages and JSON, and images, each have a per-minute allowance."""
+    limiter = services().limits.get(request.endpoint or "")
+    if limiter is None:
+        return
+    wait = limiter.hit(request.remote_addr or "unknown")  # the proxy's address unless PROXY_HOPS trusts one hop
+    if wait is not None:
+        raise TooManyRequests("Too many requests from this address. Wait a moment, then reload.",
+                              retry_after=int(retry_after_header(wait)))
+
+
+@bp.get("/")
+def index() -> Response | str:
+    """The paste-your-IDs form; a submitted form redirects to the gallery's canonical link."""
+    text = request.args.get("ids", "")
+    if text.strip():
+        try:
+            ids = parse_ids(text, services().max_ids)
+        except BadIds as error:
+            return render_template("index.html", text=text, error=str(error), **_home()), 400
+        return redirect(url_for("gallery.tasks", ids=",".join(ids)), 303)
+    return render_template("index.html", text="", error=None, **_home())
+
+
+@bp.get("/tasks/<path:ids>", merge_slashes=False)
+@compress.compressed()
+def tasks(ids: str) -> Response | str:
+    """The gallery page; a non-canonical link (case, spaces, repeats) redirects to the canonical one."""
+    s = services()
+    parsed = parse_ids(ids, s.max_ids)
+    canonical = ",".join(parsed)
+    if canonical != ids:
+        target = url_for("gallery.tasks", ids=canonical)
+        query = request.query_string.decode("latin-1")
+        return redirect(f"{target}?{query}" if query else target, 301)
+    found, broken = _lookup(parsed)
+    key = page_key(request.full_path, request.host_url, found.tasks, broken, found.as_of)
+    page = s.pages.get(key) or s.pages.put(key, _render_gallery(_view(parsed, found, broken)))
+    # A reload of an unchanged page is a 304: the browser keeps its copy, and images keep their place.
+    unchanged = request.if_none_match.contains_weak(page.etag)
+    response = Response(status=304) if unchanged else Response(page.body, mimetype="text/html")
+    response.set_etag(page.etag, weak=True)
+    response.headers["Cache-Control"] = "private, no-cache"
+    # Once the page is out, make its thumbnails ahead of the browser asking; the page never waits for them.
+    response.call_on_close(lambda: s.thumbnailer.prepare(found.tasks))
+    return response
+
+
+@bp.get("/api/tasks/<path:ids>", merge_slashes=False)
+@compress.compressed()
+def api_tasks(ids: str) -> Response:
+    """The gallery as JSON: the same normalised records the page shows."""
+    parsed = parse_ids(ids, services().max_ids)
+    response = jsonify(_view(parsed, *_lookup(parsed)).to_json())
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/thumb/<task_id>/<int:index>/<int:size>")
+def thumb(task_id: str, index: int, size: int) -> Response:
+    """A WebP thumbnail of image `index` of a finished task, made once and then served from disk."""
+    s = services()
+    if size not in s.thumb_sizes:
+        abort(404)
+    etag = f"t-{task_id}-{index}-{size}-{PIPELINE}"
+    return _image_response(task_id, index, etag, size,
+                           lambda task: s.thumbnailer.get(task, index, size), "image/webp")
+
+
+@bp.get("/image/<task_id>/<int:index>")
+def image(task_id: str, index: int) -> Response:
+    """The original image, from the server's own store, so links outlive the upstream URL."""
+    s = services()
+    response = _image_response(task_id, index, f"o-{task_id}-{index}", 768,
+                               lambda task: s.originals.get(task_id, index, task.images[index].url), None)
+    extension = EXTENSIONS.get(response.mimetype)
+    if response.status_code == 200 and extension:
+        # A name with the right extension for "Download" in the lightbox (and for saving it by hand).
+        response.headers["Content-Disposition"] = f'inline; filename="flux-{task_id}-{index}.{extension}"'
+    return response
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico wherever a page names no icon (the JSON route, an opened image)."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness: the process answers."""
+    return jsonify({"status": "ok"})
+
+
+def _lookup(ids: tuple[str, ...]) -> tuple[Found, dict[tuple[str, int], str]]:
+    """The tasks of a gallery, and why each image that recently could not be loaded could not."""
+    s = services()
+    found = s.tasks.find(ids)
+    broken = {(task.id, image.index): reason for task in found.tasks for image in task.images
+              if (reason := s.originals.failure(task.id, image.index))}
+    return found, broken
+
+
+def _view(ids: tuple[str, ...], found: Found, broken: dict[tuple[str, int], str]) -> GalleryView:
+    """The view model of a gallery, broken images marked so; the page and the JSON route both show it."""
+    return gallery_view(ids, found.tasks, FlaskUrls(), services().thumb_sizes, broken=broken, as_of=found.as_of)
+
+
+def _render_gallery(view: GalleryView) -> str:
+    """The gallery page's HTML; a one-image link (?image=<task id>-<n>) leads with that image, so crawlers that
+    run no script see it."""
+    featured = find_image(view, request.args.get("image"))
+    return render_template("gallery.html", page=view, blanks=blank_tasks(), featured=featured,
+                           sample_data=services().sample_data, share=share_meta(view, featured))
+
+
+def _image_response(task_id: str, index: int, etag: str, fallback_size: int,
+                    load: Callable[[Task], bytes], kind: str | None) -> Response:
+    """Serve image bytes with long cache headers and 304s; a placeholder when the image is broken."""
+    if not TASK_ID.fullmatch(task_id):
+        abort(404)
+    if request.if_none_match.contains(etag):
+        return _cached(Response(status=304), etag)
+    task = services().tasks.get(task_id)
+    _check_image(task, index)
+    try:
+        data = load(task)
+    except (ImageFetchError, ThumbnailError) as error:
+        return _placeholder(fallback_size, str(error))
+    return _cached(Response(data, mimetype=kind or media_type(data)), etag)
+
+
+def _check_image(task: Task, index: int) -> None:
+    """404 unless image `index` of a done task exists."""
+    if task.status is not Status.DONE or not 0 <= index < len(task.images):
+        abort(404)
+
+
+def _cached(response: Response, etag: str) -> Response:
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = IMMUTABLE
+    return response
+
+
+def _placeholder(size: int, reason: str) -> Response:
+    """The broken-image placeholder with the reason in a header; never cached, so a later try can succeed."""
+    response = Response(placeholder(size), status=502, mimetype="image/webp")
+    response.headers["Cache-Control"] = NO_STORE
+    response.headers["X-Image-Error"] = reason.encode("ascii", "replace").decode()
+    return response
+
+
+def _home() -> dict:
+    """What the home page shows besides the form: the sample galleries when running on the emulator."""
+    if not services().sample_data:
+        return {"samples": []}
+    from flux_emulator.app import SAMPLE_GALLERIES
+
+    return {"samples": [(title, url_for("gallery.tasks", ids=",".join(ids)))
+                        for title, ids in SAMPLE_GALLERIES.items()]}

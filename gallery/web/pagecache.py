@@ -1,0 +1,65 @@
+"""Rendered pages of finished galleries, which never change: rendered once, then served from memory."""
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from gallery.flux.models import Task
+
+
+@dataclass(frozen=True)
+class Page:
+    """A rendered page, encoded once, and its validator (weak: compressed and plain, it is the same page)."""
+
+    body: bytes
+    etag: str
+
+
+def page_key(link: str, host: str, tasks: Iterable[Task], broken: Mapping[tuple[str, int], str],
+             as_of: datetime | None) -> tuple | None:
+    """What a gallery page depends on, or None when it may still change and must be rendered afresh.
+
+    Only a gallery whose every task has finished qualifies, and never one served from kept copies. The link
+    (path and query: `?image=`, `?title=`) and the host (absolute link-preview URLs) pick the page; images
+    that could not be loaded are part of the key, since they show as placeholders until they can be.
+    """
+    if as_of is not None or not all(task.finished for task in tasks):
+        return None
+    return link, host, tuple(sorted(broken.items()))
+
+
+class PageCache:
+    """Least recently used pages, up to `max_bytes` of encoded HTML in all; 0 turns it off."""
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._pages: OrderedDict[tuple, Page] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple | None) -> Page | None:
+        if key is None:
+            return None
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: tuple | None, html: str) -> Page:
+        """Keep `html` under `key` (unless it is None or too large) and return it as a Page."""
+        body = html.encode()
+        page = Page(body, hashlib.sha256(body).hexdigest()[:32])
+        if key is None or len(body) > self.max_bytes:
+            return page
+        with self._lock:
+            old = self._pages.pop(key, None)
+            self._bytes += len(body) - (len(old.body) if old else 0)
+            self._pages[key] = page
+            while self._bytes > self.max_bytes:
+                _, evicted = self._pages.popitem(last=False)
+                self._bytes -= len(evicted.body)
+        return page

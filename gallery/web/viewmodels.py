@@ -1,0 +1,431 @@
+"""Ready-made view models: what the gallery page and the JSON route show, shaped once for both."""
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from gallery.flux.models import TASK_ID, Image, Status, Task, aspect, clip
+
+DASH = "—"
+NO_ADDRESS = "the task gives no usable image address"
+
+# One image of a gallery, as the `image` query parameter names it: "<task id>-<image index>".
+IMAGE_KEY = re.compile(rf"({TASK_ID.pattern})-(\d{{1,4}})")
+# A prompt split into words (letters, digits, apostrophes) and what lies between them.
+WORDS = re.compile(r"[\w']+")
+# Words too common to show that two prompts are about the same thing.
+COMMON = frozenset("a an the of in on at to by for with and or over under into from is it its".split())
+
+PromptParts = tuple[tuple[str, bool], ...]
+
+
+class Urls(Protocol):
+    """Builds the gallery's own URLs; views pass one backed by url_for, tests may pass their own."""
+
+    def thumb(self, task_id: str, index: int, size: int) -> str: ...
+    def image(self, task_id: str, index: int) -> str: ...
+    def gallery(self, ids: tuple[str, ...]) -> str: ...
+    def api(self, ids: tuple[str, ...]) -> str: ...
+
+
+@dataclass(frozen=True)
+class ImageView:
+    """One image card: thumbnails, links and labels, ready to print."""
+
+    task_id: str
+    index: int
+    prompt: str | None
+    seed: str | None
+    inference_seconds: float | None
+    thumb_url: str
+    thumb_srcset: str
+    thumbnails: dict[int, str]
+    full_url: str
+    source_url: str | None
+    width: int
+    height: int
+    prompt_parts: PromptParts
+    request: dict
+    error: str | None = None  # why the image could not be loaded, when the server knows it could not
+
+    @property
+    def key(self) -> str:
+        """What the `image` query parameter holds to point at this image."""
+        return image_key(self.task_id, self.index)
+
+    @property
+    def alt(self) -> str:
+        return clip(self.prompt, 200) if self.prompt else f"Image {self.index + 1} of task {self.task_id}"
+
+    @property
+    def seed_label(self) -> str:
+        return self.seed or DASH
+
+    @property
+    def inference_label(self) -> str:
+        return _seconds(self.inference_seconds)
+
+    @property
+    def large_thumb_url(self) -> str:
+        """The largest thumbnail: what the lightbox shows while the original loads."""
+        return self.thumbnails[max(self.thumbnails)] if self.thumbnails else self.full_url
+
+    @property
+    def request_json(self) -> str:
+        """The request body that makes this image again, as pretty JSON for the clipboard."""
+        return json.dumps(self.request, ensure_ascii=False, indent=2, sort_keys=True)  # as the JSON route sorts
+
+    def to_json(self) -> dict:
+        return {
+            "index": self.index,
+            "key": self.key,
+            "prompt": self.prompt,
+            "prompt_parts": [list(part) for part in self.prompt_parts],
+            "alt": self.alt,
+            "seed": self.seed,
+            "seed_label": self.seed_label,
+            "inference_seconds": self.inference_seconds,
+            "inference_label": self.inference_label,
+            "url": self.full_url,
+            "thumbnails": {str(size): url for size, url in self.thumbnails.items()},
+            "thumb": {"src": self.thumb_url, "srcset": self.thumb_srcset, "width": self.width,
+                      "height": self.height},
+            "source_url": self.source_url,
+            "error": self.error,
+            "request": self.request,
+        }
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """One task: its status and metadata, and its image cards when it is done."""
+
+    id: str
+    status: Status
+    action: str | None
+    model: str | None
+    size: str | None
+    prompt: str | None
+    created_at: datetime | None
+    finished_at: datetime | None
+    elapsed: float | None
+    trace_id: str | None
+    error_code: str | None
+    error_message: str | None
+    source_image_url: str | None
+    images: tuple[ImageView, ...]
+    prompt_parts: PromptParts
+
+    @property
+    def model_label(self) -> str:
+        return self.model or "default"
+
+    @property
+    def size_label(self) -> str:
+        return self.size.replace("x", "×") if self.size else DASH
+
+    @property
+    def action_label(self) -> str:
+        return self.action or DASH
+
+    @property
+    def created_label(self) -> str:
+        return self.created_at.strftime("%Y-%m-%d %H:%M UTC") if self.created_at else DASH
+
+    @property
+    def created_iso(self) -> str | None:
+        return self.created_at.isoformat() if self.created_at else None
+
+    @property
+    def elapsed_label(self) -> str:
+        return _seconds(self.elapsed)
+
+    @property
+    def error_report(self) -> str | None:
+        """What to paste into a report to AceData about a failed task: task ID, trace ID, code and message."""
+        if self.status is not Status.FAILED:  # an unavailable task is our trouble reaching the API, not the task's
+            return None
+        lines = [f"Flux task: {self.id}", f"Trace ID: {self.trace_id or DASH}",
+                 f"Error: {self.error_code or 'error'}: {self.error_message or 'no message'}"]
+        if self.created_at:
+            lines.append(f"Created: {self.created_label}")
+        return "\n".join(lines)
+
+    @property
+    def status_label(self) -> str:
+        return {
+            Status.DONE: "Done",
+            Status.PENDING: "Still generating",
+            Status.FAILED: "Failed",
+            Status.UNKNOWN: "Not found",
+            Status.UNAVAILABLE: "Not loaded",
+        }[self.status]
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "status": str(self.status),
+            "action": self.action,
+            "model": self.model,
+            "size": self.size,
+            "prompt": self.prompt,
+            "created_at": self.created_iso,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "elapsed_seconds": self.elapsed,
+            "trace_id": self.trace_id,
+            "error": {"code": self.error_code, "message": self.error_message}
+            if self.status in (Status.FAILED, Status.UNAVAILABLE) else None,
+            "source_image_url": self.source_image_url,
+            "images": [image.to_json() for image in self.images],
+            "prompt_parts": [list(part) for part in self.prompt_parts],
+            "error_report": self.error_report,
+            "labels": {"status": self.status_label, "size": self.size_label, "model": self.model_label,
+                       "action": self.action_label, "created": self.created_label,
+                       "elapsed": self.elapsed_label},
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Counts for the line above the grid."""
+
+    images: int
+    tasks: int
+    done: int
+    pending: int
+    failed: int
+    unknown: int
+    unavailable: int = 0
+
+    @property
+    def label(self) -> str:
+        parts = [f"{plural(self.images, 'image')} from {plural(self.tasks, 'task')}"]
+        parts += [f"{count} {word}" for count, word in
+                  ((self.pending, "pending"), (self.failed, "failed"), (self.unknown, "not found"),
+                   (self.unavailable, "not loaded")) if count]
+        return " · ".join(parts)
+
+    @property
+    def waiting(self) -> int:
+        """Tasks the page should ask about again: still generating, or not loaded because the API failed."""
+        return self.pending + self.unavailable
+
+    def to_json(self) -> dict:
+        return {"images": self.images, "tasks": self.tasks, "done": self.done, "pending": self.pending,
+                "failed": self.failed, "unknown": self.unknown, "unavailable": self.unavailable,
+                "label": self.label}
+
+
+@dataclass(frozen=True)
+class GalleryView:
+    """A whole gallery: the tasks in link order, their counts and the gallery's own links."""
+
+    ids: tuple[str, ...]
+    tasks: tuple[TaskView, ...]
+    summary: Summary
+    link: str
+    api_link: str
+    prompts_differ: bool
+    as_of: datetime | None = None  # set when the upstream failed and kept copies are shown
+
+    @property
+    def as_of_label(self) -> str | None:
+        return self.as_of.strftime("%Y-%m-%d %H:%M:%S UTC") if self.as_of else None
+
+    @property
+    def title(self) -> str:
+        first = next((task.prompt for task in self.tasks if task.prompt), None)
+        head = plural(self.summary.images, "image") if self.summary.images else plural(self.summary.tasks, "task")
+        return f"{head} · {clip(first, 60)}" if first else head
+
+    @property
+    def pending(self) -> bool:
+        """Whether the page should ask again: tasks still generating, or not loaded because the API failed."""
+        return self.summary.waiting > 0
+
+    def to_json(self) -> dict:
+        return {
+            "ids": list(self.ids),
+            "link": self.link,
+            "title": self.title,
+            "prompts_differ": self.prompts_differ,
+            "summary": self.summary.to_json(),
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "tasks": [task.to_json() for task in self.tasks],
+        }
+
+
+def gallery_view(ids: tuple[str, ...], tasks: list[Task], urls: Urls, thumb_sizes: tuple[int, ...], *,
+                 broken: Mapping[tuple[str, int], str] | None = None, as_of: datetime | None = None) -> GalleryView:
+    """The view model of a gallery of `tasks`, shown in the order of `ids`; `broken` says which images failed."""
+    diff = prompt_diff(prompt for task in tasks for prompt in (task.prompt, *(image.prompt for image in task.images)))
+    views = tuple(task_view(task, urls, thumb_sizes, diff, broken) for task in tasks)
+    count = {status: sum(1 for task in tasks if task.status is status) for status in Status}
+    summary = Summary(
+        images=sum(len(view.images) for view in views),
+        tasks=len(tasks),
+        done=count[Status.DONE],
+        pending=count[Status.PENDING],
+        failed=count[Status.FAILED],
+        unknown=count[Status.UNKNOWN],
+        unavailable=count[Status.UNAVAILABLE],
+    )
+    return GalleryView(ids=ids, tasks=views, summary=summary, link=urls.gallery(ids), api_link=urls.api(ids),
+                       prompts_differ=bool(diff), as_of=as_of)
+
+
+def task_view(task: Task, urls: Urls, thumb_sizes: tuple[int, ...],
+              diff: dict[str, PromptParts] | None = None,
+              broken: Mapping[tuple[str, int], str] | None = None) -> TaskView:
+    """The view model of one task; `diff` marks the words of each prompt that the gallery's others lack, and
+    `broken` says which of its images could not be loaded."""
+    diff, broken = diff or {}, broken or {}
+    width, height = _box(task.size, min(thumb_sizes))
+    images = tuple(_image_view(task, image, urls, thumb_sizes, width, height, diff,
+                               NO_ADDRESS if image.url is None else broken.get((task.id, image.index)))
+                   for image in task.images)
+    return TaskView(
+        id=task.id, status=task.status, action=task.action, model=task.model, size=task.size,
+        prompt=task.prompt, created_at=task.created_at, finished_at=task.finished_at, elapsed=task.elapsed,
+        trace_id=task.trace_id, error_code=task.error_code, error_message=task.error_message,
+        source_image_url=task.source_image_url, images=images, prompt_parts=_parts(task.prompt, diff),
+    )
+
+
+def _image_view(task: Task, image: Image, urls: Urls, sizes: tuple[int, ...], width: int,
+                height: int, diff: dict[str, PromptParts], error: str | None) -> ImageView:
+    thumbnails = {size: urls.thumb(task.id, image.index, size) for size in sorted(sizes)}
+    smallest = min(sizes)
+    srcset = ", ".join(f"{url} {size / smallest:g}x" for size, url in thumbnails.items())
+    return ImageView(
+        task_id=task.id, index=image.index, prompt=image.prompt, seed=image.seed,
+        inference_seconds=image.inference_seconds, thumb_url=thumbnails[smallest], thumb_srcset=srcset,
+        thumbnails=thumbnails, full_url=urls.image(task.id, image.index), source_url=image.url,
+        width=width, height=height, prompt_parts=_parts(image.prompt, diff),
+        request=regenerate_request(task, image), error=error,
+    )
+
+
+def blank_task(status: Status) -> TaskView:
+    """An empty task of `status` (with one empty image when done): the shape of the cards the script builds.
+
+    The gallery page renders these into <template> elements, so cards made in the browser from the JSON
+    route come from the same macros as the cards the server renders.
+    """
+    image = ImageView(task_id="", index=0, prompt=None, seed=None, inference_seconds=None, thumb_url="",
+                      thumb_srcset="", thumbnails={}, full_url="", source_url=None, width=1, height=1,
+                      prompt_parts=(), request={})
+    return TaskView(id="", status=status, action=None, model=None, size=None, prompt=None, created_at=None,
+                    finished_at=None, elapsed=None, trace_id=None, error_code=None, error_message=None,
+                    source_image_url=None, images=(image,) if status is Status.DONE else (), prompt_parts=())
+
+
+def blank_tasks() -> dict[str, TaskView]:
+    """One empty task of every status, by status: what the gallery page renders into its <template>s."""
+    return {str(status): blank_task(status) for status in Status}
+
+
+def image_key(task_id: str, index: int) -> str:
+    """The `image` query parameter that points at image `index` of a task: "<task id>-<index>"."""
+    return f"{task_id}-{index}"
+
+
+def parse_image_key(value: str | None) -> tuple[str, int] | None:
+    """The (task ID, image index) an `image` query parameter names, or None when it names none."""
+    match = IMAGE_KEY.fullmatch((value or "").strip().lower())
+    return (match[1], int(match[2])) if match else None
+
+
+def find_image(page: GalleryView, key: str | None) -> tuple[TaskView, ImageView] | None:
+    """The task and image of a gallery that an `image` query parameter names, or None."""
+    named = parse_image_key(key)
+    if named is None:
+        return None
+    for task in page.tasks:
+        for image in task.images:
+            if (task.id, image.index) == named:
+                return task, image
+    return None
+
+
+def regenerate_request(task: Task, image: Image) -> dict:
+    """The POST /flux/images body that asks for this image again: same prompt, size, model and seed.
+
+    Unknown values are left out rather than guessed, so the API applies its own defaults. An edit stays an
+    edit of the same source image, since a generate with the edit's prompt would make something else.
+    """
+    body: dict = {"action": "edit" if task.action == "edit" and task.source_image_url else "generate"}
+    if image.prompt:
+        body["prompt"] = image.prompt
+    if body["action"] == "edit":
+        body["image_url"] = task.source_image_url
+    if task.size:
+        body["size"] = task.size
+    if task.model:
+        body["model"] = task.model
+    if image.seed is not None:
+        body["seed"] = int(image.seed) if image.seed.isdigit() and len(image.seed) < 16 else image.seed
+    return body
+
+
+def prompt_diff(prompts: Iterable[str | None]) -> dict[str, PromptParts]:
+    """For prompt iterations, each prompt split into (text, changed) parts: words not in every prompt are changed.
+
+    Empty when there is nothing to compare: fewer than two different prompts, or prompts that share no
+    meaningful word (unrelated prompts would be all highlight and no information).
+    """
+    distinct = list(dict.fromkeys(prompt for prompt in prompts if prompt))
+    if len(distinct) < 2:
+        return {}
+    words = [{word.lower() for word in WORDS.findall(prompt)} for prompt in distinct]
+    shared = set.intersection(*words)
+    if not shared - COMMON:
+        return {}
+    return {prompt: _split(prompt, shared) for prompt in distinct}
+
+
+def _split(prompt: str, shared: set[str]) -> PromptParts:
+    """`prompt` as parts: unchanged text, and runs of changed words joined by the spaces between them."""
+    parts: list[tuple[str, bool]] = []
+    at = 0
+    for match in WORDS.finditer(prompt):
+        if match[0].lower() in shared:
+            continue
+        gap = prompt[at:match.start()]
+        if parts and parts[-1][1] and not gap.strip():
+            parts[-1] = (parts[-1][0] + gap + match[0], True)
+        else:
+            if gap:
+                parts.append((gap, False))
+            parts.append((match[0], True))
+        at = match.end()
+    if at < len(prompt):
+        parts.append((prompt[at:], False))
+    return tuple(parts)
+
+
+def _parts(prompt: str | None, diff: dict[str, PromptParts]) -> PromptParts:
+    if not prompt:
+        return ()
+    return diff.get(prompt) or ((prompt, False),)
+
+
+def _box(size: str | None, longest: int) -> tuple[int, int]:
+    """The thumbnail's expected width and height, from the size the task asked for (square when unknown)."""
+    width, height = aspect(size) or (1, 1)
+    if width >= height:
+        return longest, max(1, round(longest * height / width))
+    return max(1, round(longest * width / height)), longest
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.2f} s" if value is not None else DASH
+
+
+def plural(count: int, word: str) -> str:
+    """A count and its noun: "1 image", "3 images"."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+

@@ -1,0 +1,527 @@
+"""The gallery in a real browser: headless Chromium (Debian's) driven by Playwright, against the emulator.
+
+Every page is served under a strict CSP; every test fails on a console error, an uncaught exception or a
+CSP violation. Accessibility is checked with axe-core from its npm package (node_modules, set up by make test).
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from flux_emulator import app as sample
+from support import gallery_app, need, set_fault
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+DONE, LAKE, MULTI = sample.DONE_ID, sample.LAKE_ID, sample.MULTI_ID
+EVERYTHING = "/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Everything"])
+ITERATIONS = "/tasks/" + ",".join(sample.LIGHTHOUSE_IDS)
+MIXED = "/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Mixed states"])
+# A shareable gallery of three tasks, seven images: MULTI has four, DONE one, LAKE two.
+SMALL = f"/tasks/{MULTI},{DONE},{LAKE}"
+
+VIEWS = {
+    "desktop": {"viewport": {"width": 1280, "height": 860}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+              "has_touch": True},
+}
+# Reported by the page as console errors so the console check catches them, whatever the browser logs.
+CSP_REPORTER = """document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline code"}`);
+});"""
+IMAGES_LOADED = """() => Array.from(document.querySelectorAll("#grid img"))
+  .every((img) => img.complete && img.naturalWidth > 0)"""
+# Every grid image loads now, not when scrolled to: those of cards the script adds later too (a pending task
+# finishing while a cold, slow grid still loads would otherwise leave lazy images that never load).
+EAGER = """() => {
+  const eager = () => document.querySelectorAll("#grid img[loading=lazy]").forEach((img) => { img.loading = "eager"; });
+  eager();
+  new MutationObserver(eager).observe(document.getElementById("grid"), {childList: true});
+}"""
+
+
+class Browse:
+    """Opens pages in fresh contexts and collects every console error, page error and CSP violation."""
+
+    def __init__(self, browser, base_url: str) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.contexts = []
+        self.problems: list[str] = []
+        # Failures a page is meant to have: the broken sample image answers 502 with a placeholder.
+        self.expected = [f"/thumb/{sample.BROKEN_IMAGE_ID}/", f"/image/{sample.BROKEN_IMAGE_ID}/"]
+
+    def open(self, path: str = "/", *, view: str = "desktop", scheme: str = "light", javascript: bool = True):
+        context = self.browser.new_context(base_url=self.base_url, color_scheme=scheme,
+                                           java_script_enabled=javascript, **VIEWS[view])
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=self.base_url)
+        context.add_init_script(CSP_REPORTER)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda message: self._console(message))
+        page.on("pageerror", lambda error: self.problems.append(f"uncaught exception: {error}"))
+        page.goto(path)
+        return page
+
+    def expect_failure(self, url_part: str) -> None:
+        """A resource whose failure to load is the point of the test (an error page, say)."""
+        self.expected.append(url_part)
+
+    def _console(self, message) -> None:
+        if message.type != "error":
+            return
+        url = message.location.get("url", "")
+        if message.text.startswith("Failed to load resource") and any(part in url for part in self.expected):
+            return
+        self.problems.append(f"console error: {message.text} ({url})")
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def browse(browser, live_server):
+    session = Browse(browser, live_server.url)
+    yield session
+    session.close()
+    assert session.problems == [], "the page logged errors:\n" + "\n".join(session.problems)
+
+
+def cards(page) -> list[dict]:
+    return page.eval_on_selector_all("#grid > li:not([hidden])", """items => items.map(li => ({
+        task: li.dataset.task, status: li.dataset.status, key: li.dataset.key || null,
+        seed: li.dataset.seed, created: li.dataset.created}))""")
+
+
+def lightbox_key(page) -> str | None:
+    return page.evaluate("new URL(location.href).searchParams.get('image')")
+
+
+# ---- the grid ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+def test_the_grid_renders_every_card(browse, client, view):
+    expected = client.get("/api" + EVERYTHING).get_json()
+    count = expected["summary"]["images"] + expected["summary"]["tasks"] - expected["summary"]["done"]
+    page = browse.open(EVERYTHING, view=view)
+    assert len(cards(page)) == count
+    assert {card["task"] for card in cards(page)} == set(expected["ids"])
+    page.evaluate(EAGER)
+    page.wait_for_function(IMAGES_LOADED, timeout=20_000)
+    # Nothing sticks out sideways, on a phone least of all.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    columns = page.evaluate("getComputedStyle(document.getElementById('grid')).gridTemplateColumns.split(' ').length")
+    assert columns == (2 if view == "phone" else 4)
+
+
+def test_without_javascript_the_cards_link_to_the_originals(browse):
+    page = browse.open(SMALL, javascript=False)
+    assert len(cards(page)) == 7
+    assert page.locator("#toolbar").is_hidden()
+    first = page.locator("#grid .card__media").first
+    assert first.get_attribute("href") == f"/image/{MULTI}/0"
+    assert page.locator("#grid .meta__row--more").first.is_visible()  # every detail shows without the lightbox
+    browse.expect_failure("/favicon.ico")  # asked for by Chromium's bare image view, which has no <link rel=icon>
+    first.click()
+    page.wait_for_url(f"**/image/{MULTI}/0")
+
+
+# ---- the lightbox ------------------------------------------------------------------------------------
+
+
+def test_lightbox_opens_moves_with_arrows_and_closes_with_escape(browse):
+    page = browse.open(SMALL)
+    dialog = page.locator("#lightbox")
+    page.locator(f"#image-{DONE}-0 .card__media").click()
+    assert dialog.is_visible()
+    assert lightbox_key(page) == f"{DONE}-0"
+    assert page.locator("#lightbox-image").get_attribute("src") in (f"/thumb/{DONE}/0/768", f"/image/{DONE}/0")
+    page.wait_for_function(f"() => document.getElementById('lightbox-image').getAttribute('src') === '/image/{DONE}/0'")
+    prompt = "a white siamese cat on a sunny windowsill, soft morning light"
+    assert page.locator("#lightbox-prompt").inner_text() == prompt
+    meta = page.locator("#lightbox-meta").inner_text()
+    for text in ("1024×1024", "281520112", "flux-dev", "9.60 s", "2026-11-20 09:14 UTC", DONE):
+        assert text in meta
+    assert page.locator("#lightbox-count").inner_text() == "Image 5 of 7"
+
+    page.keyboard.press("ArrowRight")
+    assert lightbox_key(page) == f"{LAKE}-0"
+    assert "1437672535" in page.locator("#lightbox-meta").inner_text()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    assert lightbox_key(page) == f"{MULTI}-3"
+    page.locator("#lightbox-next").click()
+    assert lightbox_key(page) == f"{DONE}-0"
+
+    page.keyboard.press("Escape")
+    assert dialog.is_hidden()
+    page.wait_for_function("() => !new URL(location.href).searchParams.has('image')")
+    # Focus goes back to the card of the image last shown.
+    assert page.evaluate("document.activeElement.closest('li').id") == f"image-{DONE}-0"
+
+
+def test_lightbox_traps_focus_and_wraps_around(browse):
+    page = browse.open(SMALL)
+    page.locator(f"#image-{MULTI}-0 .card__media").focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#lightbox").is_visible()
+    for _ in range(14):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.getElementById('lightbox').contains(document.activeElement)")
+    for _ in range(5):
+        page.keyboard.press("Shift+Tab")
+        assert page.evaluate("document.getElementById('lightbox').contains(document.activeElement)")
+    page.keyboard.press("ArrowLeft")  # from the first image to the last
+    assert lightbox_key(page) == f"{LAKE}-1"
+    page.locator("#lightbox-close").click()
+    assert page.locator("#lightbox").is_hidden()
+    assert page.evaluate("document.activeElement.closest('li').id") == f"image-{LAKE}-1"
+
+
+def test_a_deep_link_opens_the_lightbox_on_its_image(browse):
+    page = browse.open(f"{SMALL}?image={LAKE}-1")
+    assert page.locator("#lightbox").is_visible()
+    assert "90412277" in page.locator("#lightbox-meta").inner_text()
+    assert page.locator("#lightbox-count").inner_text() == "Image 7 of 7"
+    assert page.locator("#featured").count() == 1  # rendered by the server for crawlers and no-script visitors
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !new URL(location.href).searchParams.has('image')")
+    assert page.url.endswith(SMALL)
+    assert page.locator("#featured").count() == 0  # past the lightbox, the visitor is in the gallery
+
+
+def test_back_closes_the_lightbox_and_forward_opens_it_again(browse):
+    page = browse.open(SMALL)
+    page.locator(f"#image-{MULTI}-2 .card__media").click()
+    assert lightbox_key(page) == f"{MULTI}-2"
+    page.go_back()
+    page.wait_for_function("() => !document.getElementById('lightbox').open")
+    assert lightbox_key(page) is None
+    page.go_forward()
+    page.wait_for_function("() => document.getElementById('lightbox').open")
+    assert page.locator("#lightbox-count").inner_text() == "Image 3 of 7"
+
+
+def test_swiping_moves_through_the_images_on_a_phone(browse):
+    page = browse.open(SMALL, view="phone")
+    page.locator(f"#image-{MULTI}-0 .card__media").tap()
+    assert lightbox_key(page) == f"{MULTI}-0"
+    swipe = """dx => {
+      const stage = document.querySelector('.lightbox__stage');
+      const box = stage.getBoundingClientRect();
+      const x = box.left + box.width / 2, y = box.top + box.height / 2;
+      const options = (clientX) => ({bubbles: true, pointerId: 7, pointerType: 'touch', isPrimary: true,
+                                     clientX, clientY: y});
+      stage.dispatchEvent(new PointerEvent('pointerdown', options(x)));
+      stage.dispatchEvent(new PointerEvent('pointerup', options(x + dx)));
+    }"""
+    page.evaluate(swipe, -120)
+    assert lightbox_key(page) == f"{MULTI}-1"
+    page.evaluate(swipe, -120)
+    page.evaluate(swipe, 120)
+    assert lightbox_key(page) == f"{MULTI}-1"
+    page.evaluate(swipe, 20)  # too short to count
+    assert lightbox_key(page) == f"{MULTI}-1"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+# ---- copy buttons ------------------------------------------------------------------------------------
+
+
+def clipboard(page) -> str:
+    return page.evaluate("navigator.clipboard.readText()")
+
+
+def test_copy_buttons_put_the_right_text_on_the_clipboard(browse, live_server):
+    page = browse.open(SMALL)
+    page.locator(f"#image-{LAKE}-1 .card__media").click()
+    copies = {
+        "prompt": "a mountain lake at sunrise, mist over the water, wide landscape",
+        "seed": "90412277",
+        "link": f"{live_server.url}{SMALL}?image={LAKE}-1",
+    }
+    for what, text in copies.items():
+        button = page.locator(f'#lightbox button[data-copy="{what}"]')
+        button.click()
+        expect(button).to_have_text("Copied")  # visible feedback once the clipboard has it
+        assert clipboard(page) == text
+    request = page.locator('#lightbox button[data-copy="request"]')
+    request.click()
+    expect(request).to_have_text("Copied")
+    assert json.loads(clipboard(page)) == {
+        "action": "generate", "prompt": "a mountain lake at sunrise, mist over the water, wide landscape",
+        "size": "1344x768", "model": "flux-dev", "seed": 90412277}
+    expect(page.locator('#lightbox button[data-copy="seed"]')).to_have_text("Copy seed")  # and back again
+    page.keyboard.press("Escape")
+
+    gallery_link = page.locator("#toolbar button.copy")
+    gallery_link.click()
+    expect(gallery_link).to_have_text("Copied")
+    assert clipboard(page) == f"{live_server.url}{SMALL}"
+
+
+def test_a_failed_task_has_its_error_and_a_report_to_copy(browse):
+    page = browse.open(MIXED)
+    card = page.locator(f"#task-{sample.FAILED_ID}")
+    record = sample.task_record(sample.SAMPLES[sample.FAILED_ID], "http://x/")
+    error, trace = record["response"]["error"], record["response"]["trace_id"]
+    assert error["code"] in card.inner_text() and error["message"] in card.inner_text()
+    assert trace in card.inner_text()
+    button = card.locator("button.copy")
+    assert button.inner_text() == "Copy error report"
+    button.click()
+    expect(button).to_have_text("Copied")
+    report = clipboard(page)
+    assert sample.FAILED_ID in report and trace in report
+    assert f"{error['code']}: {error['message']}" in report
+
+
+# ---- live status -------------------------------------------------------------------------------------
+
+
+def test_a_pending_task_turns_into_an_image_without_a_reload(browse):
+    page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}")
+    page.evaluate("window.notReloaded = true")
+    requests = []
+    page.on("request", lambda request: requests.append(request.url) if "/api/tasks/" in request.url else None)
+    assert [card["status"] for card in cards(page)] == ["done", "pending"]
+    assert page.locator("#summary").inner_text() == "1 image from 2 tasks · 1 pending"
+
+    page.wait_for_selector(f'#grid > li[data-task="{sample.PENDING_ID}"][data-status="done"]', timeout=15_000)
+    assert page.evaluate("window.notReloaded") is True
+    assert [card["key"] for card in cards(page)] == [f"{DONE}-0", f"{sample.PENDING_ID}-0"]
+    assert page.locator("#summary").inner_text() == "2 images from 2 tasks"
+    new = page.locator(f"#image-{sample.PENDING_ID}-0")
+    assert new.locator("img").get_attribute("alt") == "hot air balloons drifting over a river valley at dawn"
+    assert "1122334455" in new.inner_text() and "16:9" in new.inner_text()
+    page.wait_for_function(IMAGES_LOADED)
+    # The card built in the browser opens in the lightbox like any other.
+    new.locator(".card__media").click()
+    assert lightbox_key(page) == f"{sample.PENDING_ID}-0"
+    assert json.loads(page.locator(f"#image-{sample.PENDING_ID}-0").get_attribute("data-request"))["seed"] == 1122334455
+    page.keyboard.press("Escape")
+    # Nothing is pending any more, so the polling has stopped.
+    polls = len(requests)
+    page.wait_for_timeout(4_000)
+    assert len(requests) == polls
+
+
+def test_a_task_the_api_could_not_load_fills_in_once_it_answers(browse, live_server, emulator):
+    browse.open(f"/api/tasks/{DONE}")  # kept: only the other task will be missing
+    set_fault(emulator, ["500", "500", "500"])  # the next call fails on every attempt, then all is well
+    page = browse.open(f"/tasks/{DONE},{MULTI}")
+    page.evaluate("window.notReloaded = true")
+    assert [card["status"] for card in cards(page)] == ["done", "unavailable"]
+    assert page.locator("#summary").inner_text() == "1 image from 2 tasks · 1 not loaded"
+    expect(page.locator("#stale-notice")).to_contain_text("1 of this gallery's tasks could not be loaded")
+    page.wait_for_selector(f'#grid > li[data-task="{MULTI}"][data-status="done"]', timeout=15_000)
+    assert page.evaluate("window.notReloaded") is True
+    assert page.locator("#summary").inner_text() == "5 images from 2 tasks"
+    expect(page.locator("#stale-notice")).to_be_hidden()
+
+
+def test_the_card_the_script_builds_matches_the_one_the_server_renders(browse, live_server):
+    page = browse.open(f"/tasks/{sample.PENDING_ID}")
+    page.wait_for_selector('#grid > li[data-status="done"]', timeout=15_000)
+    shape = """() => { const li = document.querySelector('#grid > li');
+      const attrs = (el) => Array.from(el.attributes).map(a => a.name + '=' + a.value)
+        .filter(a => !a.startsWith('class=')).sort();
+      return {li: attrs(li), classes: li.className.replace(' is-new', ''), text: li.innerText,
+              img: attrs(li.querySelector('img')), link: li.querySelector('a').getAttribute('href')}; }"""
+    built = page.evaluate(shape)
+    page.reload()
+    rendered = page.evaluate(shape)
+    for part in built:
+        assert built[part] == rendered[part], part
+
+
+# ---- finding things ----------------------------------------------------------------------------------
+
+
+def test_the_filter_narrows_the_grid_as_you_type(browse):
+    page = browse.open(EVERYTHING)
+    total = len(cards(page))
+    page.get_by_label("Filter by prompt").fill("lighthouse")
+    assert {card["task"] for card in cards(page)} == set(sample.LIGHTHOUSE_IDS)
+    assert page.locator("#filter-status").inner_text() == f"4 of {total} cards match"
+    page.get_by_label("Filter by prompt").fill("lighthouse storm")
+    assert len(cards(page)) == 2
+    page.get_by_label("Filter by prompt").fill("2914406")  # a seed
+    assert [card["task"] for card in cards(page)] == [sample.LIGHTHOUSE_IDS[3]]
+    page.get_by_label("Filter by prompt").fill("no such thing")
+    assert cards(page) == []
+    assert page.locator("#filter-empty").is_visible()
+    assert "no such thing" in page.locator("#filter-empty").inner_text()
+    page.get_by_role("button", name="Clear the filter").click()
+    assert len(cards(page)) == total and page.locator("#filter-empty").is_hidden()
+
+
+def test_the_lightbox_moves_through_the_filtered_cards_only(browse):
+    page = browse.open(EVERYTHING)
+    page.get_by_label("Filter by prompt").fill("lighthouse")
+    page.locator("#grid > li:not([hidden]) .card__media").first.click()
+    assert page.locator("#lightbox-count").inner_text() == "Image 1 of 4"
+    page.keyboard.press("ArrowLeft")
+    assert lightbox_key(page) == f"{sample.LIGHTHOUSE_IDS[3]}-0"
+
+
+def test_sorting_by_newest_seed_and_back_to_link_order(browse):
+    page = browse.open(EVERYTHING)
+    link_order = cards(page)
+    sort = page.get_by_label("Sort")
+    sort.select_option("newest")
+    created = [card["created"] for card in cards(page) if card["created"]]
+    assert created == sorted(created, reverse=True)
+    sort.select_option("seed")
+    seeds = [card["seed"] for card in cards(page)]
+    numbers = [int(seed) for seed in seeds if seed]
+    assert numbers == sorted(numbers)
+    assert seeds[len(numbers):] == [""] * (len(seeds) - len(numbers))  # cards without a seed come last
+    sort.select_option("link")
+    assert cards(page) == link_order
+
+
+def test_prompt_differences_are_highlighted(browse):
+    page = browse.open(ITERATIONS)
+    marks = page.locator(f"#image-{sample.LIGHTHOUSE_IDS[1]}-0 mark.diff").all_inner_texts()
+    assert marks == ["watercolor"]
+    page.locator(f"#image-{sample.LIGHTHOUSE_IDS[1]}-0 .card__media").click()
+    assert page.locator("#lightbox-prompt mark.diff").all_inner_texts() == ["watercolor"]
+
+
+# ---- the static export, opened from disk ---------------------------------------------------------------
+
+
+@pytest.fixture
+def browse_files(browser):
+    """Like `browse`, for pages opened from file:// (no server, so no base URL)."""
+    session = Browse(browser, None)
+    yield session
+    session.close()
+    assert session.problems == [], "the page logged errors:\n" + "\n".join(session.problems)
+
+
+@pytest.fixture
+def export_to(emulator, tmp_path):
+    """Export a gallery with `flask export`; its file:// URL."""
+    # A cache of its own: the browser tests' shared one keeps the pending sample as finished once a page saw it.
+    app = gallery_app(emulator.url, tmp_path / "cache")
+
+    def export(ids: tuple[str, ...]) -> str:
+        folder = tmp_path / "export"
+        result = app.test_cli_runner().invoke(args=["export", ",".join(ids), str(folder)])
+        assert result.exit_code == 0, result.output
+        return (folder / "index.html").as_uri()
+
+    return export
+
+
+def test_the_static_export_opens_from_disk_with_every_thumbnail(browse_files, export_to, axe_source):
+    ids = sample.SAMPLE_GALLERIES["Sizes and shapes"]
+    page = browse_files.open(export_to(ids))
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    images = sum(len(sample.SAMPLES[task_id].seeds) for task_id in ids)
+    assert len(cards(page)) == images
+    page.evaluate(EAGER)
+    page.wait_for_function(IMAGES_LOADED, timeout=20_000)
+    assert page.locator("#toolbar").is_visible()
+    assert page.locator("text=Download all").count() == 0
+
+    page.locator(f"#image-{sample.LAKE_ID}-1 .card__media").click()
+    assert page.locator("#lightbox").is_visible()
+    assert lightbox_key(page) == f"{sample.LAKE_ID}-1"  # the address follows the image on file:// too
+    full = f"images/{sample.LAKE_ID}-1.png"
+    page.wait_for_function(f"""() => {{ const image = document.getElementById('lightbox-image');
+      return image.getAttribute('src') === '{full}' && image.complete && image.naturalWidth > 0; }}""")
+    assert "90412277" in page.locator("#lightbox-meta").inner_text()
+    page.keyboard.press("ArrowRight")
+    assert lightbox_key(page) == f"{sample.SEED_STRING_ID}-0"
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !new URL(location.href).searchParams.has('image')")
+    assert axe_problems(page, axe_source, preload=False) == []
+    assert all(url.startswith("file://") for url in fetched), fetched
+
+
+def test_a_static_export_never_polls_and_opens_a_deep_link(browse_files, export_to):
+    url = export_to(sample.SAMPLE_GALLERIES["Mixed states"])  # a pending task, and a broken image
+    requests = []
+    page = browse_files.open(f"{url}?image={sample.DONE_ID}-0")
+    page.on("request", lambda request: requests.append(request.url))
+    assert page.locator("#lightbox").is_visible()
+    assert page.locator("#lightbox-count").inner_text() == "Image 1 of 2"
+    written = cards(page)
+    page.keyboard.press("ArrowRight")  # onto the broken image: the placeholder, as the server would show
+    page.wait_for_function("""() => { const image = document.getElementById('lightbox-image');
+      return image.complete && image.naturalWidth > 0; }""")
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(3_500)  # past the first poll a live page would make
+    assert cards(page) == written  # the pending cards stay as they were written
+    assert requests and all(url.startswith("file://") and "/api/" not in url for url in requests), requests
+
+
+# ---- every page: no errors, no CSP violations, accessible --------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def axe_source():
+    if not AXE.exists():
+        need(f"accessibility tests skipped: {AXE.relative_to(ROOT)} is missing (make test runs npm ci)")
+    return AXE.read_text(encoding="utf-8")
+
+
+def axe_problems(page, axe_source, *, preload: bool = True) -> list[str]:
+    """Serious and critical axe-core violations, one line each; `preload=False` where axe cannot fetch the
+    page's stylesheets itself (file://, which refuses its XMLHttpRequests)."""
+    page.evaluate(axe_source)  # evaluated by the test harness, so the page's CSP does not apply to it
+    result = page.evaluate("preload => axe.run(document, {resultTypes: ['violations'], preload})", preload)
+    return [f"{v['impact']}: {v['id']}: {v['help']} — " + ", ".join(str(n["target"]) for n in v["nodes"][:5])
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+PAGES = {
+    "home": "/",
+    "home with an error": "/?ids=not-an-id",
+    "gallery": EVERYTHING,
+    "lightbox": f"{ITERATIONS}?image={sample.LIGHTHOUSE_IDS[2]}-0",
+    "not found": "/nowhere",
+    "bad link": "/tasks/not-a-task",
+}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+@pytest.mark.parametrize("name", list(PAGES))
+def test_pages_are_accessible_and_error_free(browse, axe_source, name, view, scheme):
+    if name in ("not found", "bad link", "home with an error"):
+        browse.expect_failure(PAGES[name])
+    page = browse.open(PAGES[name], view=view, scheme=scheme)
+    if name == "lightbox":
+        page.wait_for_selector("#lightbox[open]")
+    problems = axe_problems(page, axe_source)
+    assert problems == [], f"{name} ({view}, {scheme}):\n" + "\n".join(problems)
+
+
+def test_every_sample_gallery_loads_without_errors(browse):
+    page = None
+    for ids in sample.SAMPLE_GALLERIES.values():
+        page = page or browse.open("/")
+        page.goto("/tasks/" + ",".join(ids))
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_load_state("networkidle")
+        assert re.search(r"\d+ images? from \d+ tasks?", page.locator("#summary").inner_text())
+
+
+def test_a_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception):
+        need("no Chromium")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        need("no Chromium")

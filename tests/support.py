@@ -1,0 +1,151 @@
+"""Helpers the tests share: the gallery app on an emulator, emulator faults, gunicorn, Chromium."""
+
+import io
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image, ImageCms
+
+from app import create_app
+
+TOKEN = "test-token-8f3a1c9e2b7d4e6f"
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gallery_app(api_url: str, cache_dir, **overrides):
+    """The gallery pointed at `api_url` with the test token, caching under `cache_dir`; overrides win."""
+    return create_app({
+        "ACEDATACLOUD_API_BASE_URL": api_url,
+        "ACEDATACLOUD_API_TOKEN": TOKEN,
+        "CACHE_DIR": str(cache_dir),
+        "EMULATOR": "off",
+        "API_DEADLINE": 5.0,
+        # The emulator serves images from 127.0.0.1, which the safe default refuses.
+        "ALLOW_PRIVATE_IMAGE_HOSTS": True,
+        **overrides,
+    })
+
+
+def make_test_image(size=(64, 48), fmt="PNG", mode="RGB", orientation=None, icc=False, pattern="gradient") -> bytes:
+    """Image bytes made in code: a gradient, checkerboard or noise, in any mode, with optional EXIF and ICC."""
+    width, height = size
+    if pattern == "noise":
+        rng = random.Random(7)
+        base = Image.frombytes("RGB", size, bytes(rng.randrange(256) for _ in range(width * height * 3)))
+    elif pattern == "checker":
+        base = Image.new("RGB", size, "white")
+        for x in range(0, width, 2):
+            for y in range(x % 4 // 2, height, 2):
+                base.putpixel((x, y), (0, 0, 0))
+    elif mode == "1" and width * height > 1_000_000:
+        base = Image.new("1", size, 0)  # huge but compresses to almost nothing: a decompression bomb
+    else:
+        base = Image.linear_gradient("L").resize(size).convert("RGB")
+    image = base if base.mode == mode else _convert(base, mode)
+    out = io.BytesIO()
+    extra = {}
+    if orientation:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        extra["exif"] = exif.tobytes()
+    if icc:
+        extra["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image.save(out, fmt, **extra)
+    return out.getvalue()
+
+
+def _convert(image: Image.Image, mode: str) -> Image.Image:
+    if mode == "I;16":
+        return image.convert("L").point(lambda v: v * 256).convert("I").convert("I;16")
+    if mode == "P":
+        return image.convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    return image.convert(mode)
+
+
+def reset_emulator(emulator) -> None:
+    """Back to normal: no faults, no memory of which tasks were asked about, counters at zero."""
+    from flux_emulator.app import DEFAULT_CONFIG
+
+    timings = {key: DEFAULT_CONFIG[key] for key in ("SLOW_SECONDS", "HANG_SECONDS", "IMAGE_SLOW_SECONDS",
+                                                     "DRIP_SECONDS")}
+    requests.post(f"{emulator.url}/_emulator/config", json={"FAULT": None, "IMAGE_FAULT": None,
+                                                            "PENDING_SECONDS": 1.0, **timings}, timeout=5)
+    requests.post(f"{emulator.url}/_emulator/reset", timeout=5)
+
+
+def set_fault(emulator, fault=None, image_fault=None, **timings) -> None:
+    """Make the emulator misbehave (a mode, or a list of modes used up one call each), with optional timings."""
+    requests.post(f"{emulator.url}/_emulator/config", json={"FAULT": fault, "IMAGE_FAULT": image_fault, **timings},
+                  timeout=5)
+
+
+def emulator_stats(emulator) -> dict:
+    """The emulator's call counters."""
+    return requests.get(f"{emulator.url}/_emulator/stats", timeout=5).json()
+
+
+# ---- browser tests: Debian's Chromium driven by Playwright, the gallery served on 127.0.0.1 ---------
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], *args: str):
+    """The gallery under gunicorn as `make serve` runs it (its gunicorn.conf.py), on a free port; yields its URL."""
+    port = free_port()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+         "--access-logfile", "/dev/null", *args],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):  # a busy CI machine may take a while to import the app
+            try:
+                requests.get(f"{url}/healthz", timeout=5)
+                break
+            except requests.RequestException:  # not listening yet, or still importing the app
+                time.sleep(0.05)
+        else:
+            pytest.fail(f"the gallery at {url} did not start")
+        yield url
+    finally:
+        os.killpg(child.pid, signal.SIGTERM)
+        child.wait(10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def find_chromium() -> str | None:
+    """Debian's Chromium (or $CHROMIUM); Playwright's own browser download does not work here."""
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def need(what: str) -> None:
+    """Skip outside CI, fail in CI: a missing browser must never pass CI silently."""
+    if in_ci():
+        pytest.fail(f"{what} (CI=true, so this is a failure, not a skip)")
+    pytest.skip(what)
