@@ -1,6 +1,6 @@
 """A faithful stand-in for the AceData Cloud Flux Tasks API, with sample tasks and Pillow-drawn images.
 
-The shapes follow shared/notes/flux-api.md (§2, §3, §7, §8). Run it alone with `python -m flux_emulator`,
+The shapes are those docs/flux-api.md describes (retrieve, retrieve_batch, errors, images). Run it alone with `python -m flux_emulator`,
 or in a background thread with `EmulatorServer`; `/_emulator/*` routes let tests inject faults at runtime.
 """
 
@@ -65,7 +65,7 @@ class Sample:
     oid_tail: str  # the last 16 hex digits of the Mongo `_id`; the first 8 encode created_at, as ObjectIds do
     request: dict[str, Any]  # stored as sent; image_url values starting with "/media/" become absolute per request
     seeds: tuple[int | str, ...] = ()
-    shape: str = "siliconflow"  # how response.data items look: "siliconflow", "fal" or "flux2" (flux-api.md §1.2)
+    shape: str = "siliconflow"  # how response.data items look: "siliconflow", "fal" or "flux2" (docs/flux-api.md)
     elapsed: float = 9.6
     waits: str | None = None  # "pending" or "snapshot": unfinished until PENDING_SECONDS after first asked
     error: dict[str, str] | None = None
@@ -330,7 +330,7 @@ def _absolute(value: Any, base: str) -> Any:
 
 
 def _data_items(sample: Sample, base: str, finished_at: float) -> list[dict[str, Any]]:
-    """The response.data list in the sample's era shape (flux-api.md §1.2)."""
+    """The response.data list in the sample's era shape (see "Response shapes" in docs/flux-api.md)."""
     prompt = sample.request.get("prompt", "")
     items = []
     for n, seed in enumerate(sample.seeds):
@@ -430,7 +430,7 @@ def _take_fault(key: str) -> str | None:
 
 
 def api_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    """The platform's error envelope (flux-api.md §3), with a fresh trace id."""
+    """The platform's error envelope (see "Errors" in docs/flux-api.md), with a fresh trace id."""
     body = {"success": False, "error": {"code": code, "message": message}, "trace_id": str(uuid.uuid4())}
     response = jsonify(body)
     response.status_code = status
@@ -485,7 +485,7 @@ def _auth_error() -> Response | None:
 
 
 def _retrieve(body: dict[str, Any], fault: str | None) -> Response:
-    """One task by `id`; an unknown id is HTTP 200 with `{}` (flux-api.md §2.4)."""
+    """One task by `id`; an unknown id is HTTP 200 with `{}`, as the real API answers."""
     task_id = body.get("id")
     if not isinstance(task_id, str) or not task_id:
         return _bad_request("id is required.")
@@ -521,7 +521,7 @@ def _matches_filters(sample: Sample, body: dict[str, Any]) -> bool:
 
 
 def _retrieve_batch(body: dict[str, Any], fault: str | None) -> Response:
-    """Several tasks by `ids`, newest first, cut by offset/limit (default 12 even for ids: flux-api.md §2.1)."""
+    """Several tasks by `ids`, newest first, cut by offset/limit (default 12 even for ids, as the real API does)."""
     ids = body.get("ids")
     if not isinstance(ids, list):
         return _bad_request("ids is required.")

@@ -9,7 +9,7 @@ class CircuitBreaker:
     """Opens after `failures` failed calls in a row; while open, calls are refused for `reset` seconds.
 
     After that one probe call is let through (half-open): success closes the breaker, failure opens it again.
-    The defaults (5 failures, 30 s) follow security.md §3.2, after pybreaker's 5 / 60 s.
+    The defaults (5 failures, 30 s) are the ones docs/security.md argues for, after pybreaker's 5 / 60 s.
     """
 
     def __init__(self, failures: int = 5, reset: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
