@@ -1,4 +1,4 @@
-"""Pure shaping: task IDs, and raw task records in every shape the notes describe."""
+"""Pure shaping: task IDs, and raw task records in every shape docs/flux-api.md describes."""
 
 from datetime import UTC, datetime
 
