@@ -1,13 +1,15 @@
 """A faithful stand-in for the AceData Cloud Flux Tasks API, with sample tasks and Pillow-drawn images.
 
-The shapes are those docs/flux-api.md describes (retrieve, retrieve_batch, errors, images). Run it alone with `python -m flux_emulator`,
-or in a background thread with `EmulatorServer`; `/_emulator/*` routes let tests inject faults at runtime.
+The shapes are those docs/flux-api.md describes (retrieve, retrieve_batch, errors, images). Run it alone
+with `python -m flux_emulator`, or in a background thread with `EmulatorServer`; `/_emulator/*` routes let
+tests inject faults at runtime.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import logging
 import random
 import re
 import struct
@@ -765,6 +767,11 @@ def reset() -> Response:
     return jsonify({"reset": True})
 
 
+def about_me() -> Response:
+    """GET /_emulator/about: that this is the emulator, and the token it accepts, so a gallery can find it."""
+    return jsonify({"service": "flux-emulator", "token": current_app.config["TOKEN"]})
+
+
 def stats() -> Response:
     """GET /_emulator/stats: call counts and the Authorization header of the last media request."""
     state = _state()
@@ -793,6 +800,7 @@ def create_emulator(config: dict[str, Any] | None = None) -> Flask:
     app.add_url_rule("/_emulator/config", view_func=set_config, methods=["POST"])
     app.add_url_rule("/_emulator/reset", view_func=reset, methods=["POST"])
     app.add_url_rule("/_emulator/stats", view_func=stats, methods=["GET"])
+    app.add_url_rule("/_emulator/about", view_func=about_me, methods=["GET"])
     app.register_error_handler(404, _not_found)
     return app
 
@@ -841,6 +849,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how long pending samples stay pending after they are first asked about")
     parser.add_argument("--fault", help=f"one of {', '.join(TASK_FAULTS)}; comma-separate to script calls")
     parser.add_argument("--image-fault", help=f"one of {', '.join(IMAGE_FAULTS)}")
+    parser.add_argument("--quiet", action="store_true", help="print only the address, not every request")
     return parser
 
 
@@ -853,6 +862,8 @@ def main(argv: list[str] | None = None) -> None:
                                "FAULT": fault_arg(args.fault), "IMAGE_FAULT": fault_arg(args.image_fault)})
     except ValueError as exc:
         parser.error(str(exc))
+    if args.quiet:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(args.host, args.port, app, threaded=True)
     print(f"Flux Tasks API emulator on http://{args.host}:{server.server_port}", flush=True)
     print(f"Token: {args.token}", flush=True)

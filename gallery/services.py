@@ -1,5 +1,6 @@
 """Builds the gallery's long-lived parts from settings and keeps them in `app.extensions`."""
 
+import ipaddress
 import logging
 import os
 from dataclasses import dataclass
@@ -8,10 +9,11 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 
+from gallery import sample_data
 from gallery.flux.budget import RetryBudget
 from gallery.flux.client import FluxClient
 from gallery.flux.tasks import TaskService
-from gallery.images.egress import EgressPolicy
+from gallery.images.egress import DEFAULT_PORTS, EgressPolicy
 from gallery.images.originals import Failures, ImageFetcher, Originals
 from gallery.images.thumbnails import Thumbnailer
 from gallery.infra.coalesce import Coalescer, LocalCoalescer
@@ -45,21 +47,25 @@ def init_app(app: Flask, token: str) -> None:
     """Wire the client, caches and (with no token) the built-in emulator into `app`."""
     config = app.config
     base_url = config["ACEDATACLOUD_API_BASE_URL"]
-    sample_data = False
+    sample = False
     trusted: frozenset[tuple[str, int]] = frozenset()
     if not token and config["EMULATOR"] == "auto":
-        from flux_emulator.app import EmulatorServer, create_emulator, fault_arg
+        from flux_emulator.app import fault_arg
 
-        emulator = create_emulator({"FAULT": fault_arg(config["EMULATOR_FAULT"]),
-                                    "IMAGE_FAULT": fault_arg(config["EMULATOR_IMAGE_FAULT"])})
-        server = EmulatorServer(app=emulator).start()
-        base_url, token, sample_data = server.url, emulator.config["TOKEN"], True
+        emulator = sample_data.connect(int(config["EMULATOR_PORT"]),
+                                       {"FAULT": fault_arg(config["EMULATOR_FAULT"]),
+                                        "IMAGE_FAULT": fault_arg(config["EMULATOR_IMAGE_FAULT"])})
+        base_url, token, sample = emulator.url, emulator.token, True
         # The emulator serves its images from loopback: allow exactly its own origin, nothing else private.
-        origin = urlsplit(server.url)
+        origin = urlsplit(emulator.url)
         trusted = frozenset({(origin.hostname, origin.port)})
-        app.extensions["emulator"] = server
-        log.warning("No ACEDATACLOUD_API_TOKEN set: showing sample data from the built-in emulator at %s",
-                    server.url)
+        app.extensions["emulator"] = emulator
+        log.warning("No ACEDATACLOUD_API_TOKEN set: showing sample data from the Flux emulator at %s", emulator.url)
+    elif _is_loopback(base_url):
+        # An emulator or a stand-in API run by hand on this machine: its own images are as trusted as its
+        # answers, so its exact origin is allowed, nothing else private.
+        origin = urlsplit(base_url)
+        trusted = frozenset({(origin.hostname, origin.port or DEFAULT_PORTS.get(origin.scheme))})
     client = FluxClient(base_url, token, timeout=float(config["API_TIMEOUT"]),
                         attempts=int(config["API_ATTEMPTS"]), deadline=float(config["API_DEADLINE"]),
                         batch_size=int(config["BATCH_SIZE"]), budget=RetryBudget(float(config["RETRY_BUDGET"])))
@@ -96,7 +102,7 @@ def init_app(app: Flask, token: str) -> None:
         thumb_sizes=thumb_sizes,
         max_ids=int(config["MAX_IDS"]),
         max_pixels=int(config["MAX_IMAGE_PIXELS"]),
-        sample_data=sample_data,
+        sample_data=sample,
         coalescer=coalescer,
         slots=slots,
         pages=PageCache(int(config["PAGE_CACHE_BYTES"])),
@@ -104,6 +110,17 @@ def init_app(app: Flask, token: str) -> None:
         limits={"gallery.tasks": pages, "gallery.api_tasks": pages, "share.download": pages,
                 "gallery.thumb": images, "gallery.image": images, "share.preview": images},
     )
+
+
+def _is_loopback(url: str) -> bool:
+    """Whether a base URL names this machine by a loopback address or `localhost`."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def services() -> Services:

@@ -20,7 +20,9 @@ class Setting:
 SETTINGS = (
     Setting("ACEDATACLOUD_API_TOKEN", "", "Bearer token for the Flux Tasks API. Empty: use the built-in emulator."),
     Setting("ACEDATACLOUD_API_BASE_URL", "https://api.acedata.cloud", "Base URL of the Flux Tasks API."),
-    Setting("EMULATOR", "auto", "`auto`: start the built-in emulator when no token is set; `off`: never."),
+    Setting("EMULATOR", "auto", "`auto`: use the built-in emulator when no token is set; `off`: never."),
+    Setting("EMULATOR_PORT", 5001, "Loopback port of the one emulator every worker and restart shares (started by "
+            "whoever needs it first). 0: a private emulator on a free port."),
     Setting("API_TIMEOUT", 10.0, "Seconds to wait for the Tasks API to answer (connect timeout is 3.05 s)."),
     Setting("API_ATTEMPTS", 3, "Attempts per Tasks API call; 429 and 5xx are retried with backoff and jitter."),
     Setting("API_DEADLINE", 15.0, "Seconds one page may spend on Tasks API calls, retries included."),

@@ -40,6 +40,7 @@ def sample_app(monkeypatch, tmp_path):
     """The gallery as `make run` starts it with no token: on its own built-in emulator."""
     monkeypatch.delenv("ACEDATACLOUD_API_TOKEN", raising=False)
     monkeypatch.setenv("GALLERY_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("GALLERY_EMULATOR_PORT", "0")  # a private emulator: tests must not share port 5001
     app = create_app()
     yield app
     app.extensions["emulator"].stop()
