@@ -1,5 +1,6 @@
 """Static export: a gallery written to a folder of plain files that opens from disk or any static host."""
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -130,6 +131,9 @@ def export_gallery(ids: tuple[str, ...], folder: Path) -> Exported:
             f"{missing[0].error_message}). Try again in a minute. Nothing was exported.")
     folder.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    # mkdtemp makes the folder private (0700); an export is for a web server or a teammate to read, so it gets
+    # the mode any new folder would.
+    building.chmod(0o777 & ~_umask())
     try:
         done = _write_gallery(ids, found, building)
         _swap_in(building, folder)
@@ -137,6 +141,13 @@ def export_gallery(ids: tuple[str, ...], folder: Path) -> Exported:
         shutil.rmtree(building, ignore_errors=True)
         raise
     return replace(done, folder=folder)
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _check_folder(folder: Path) -> None:

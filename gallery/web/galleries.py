@@ -56,7 +56,7 @@ def index() -> Response | str:
 def tasks(ids: str) -> Response | str:
     """The gallery page; a non-canonical link (case, spaces, repeats) redirects to the canonical one."""
     s = services()
-    parsed = parse_ids(ids, s.max_ids)
+    parsed = parse_ids(ids.rstrip("/"), s.max_ids)  # chat apps and link checkers add a trailing slash
     canonical = ",".join(parsed)
     if canonical != ids:
         target = url_for("gallery.tasks", ids=canonical)
@@ -79,7 +79,7 @@ def tasks(ids: str) -> Response | str:
 @compress.compressed()
 def api_tasks(ids: str) -> Response:
     """The gallery as JSON: the same normalised records the page shows."""
-    parsed = parse_ids(ids, services().max_ids)
+    parsed = parse_ids(ids.rstrip("/"), services().max_ids)
     response = jsonify(_view(parsed, *_lookup(parsed)).to_json())
     response.headers["Cache-Control"] = "private, no-cache"
     return response

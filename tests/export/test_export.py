@@ -1,6 +1,8 @@
 """`flask export`: a gallery written as static files, run through Flask's CLI runner against the emulator."""
 
 import io
+import os
+import stat
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -196,3 +198,14 @@ def test_a_gallery_the_api_could_only_partly_load_is_not_exported(emulator, tmp_
     assert result.exit_code == 1
     assert "could not be asked about 1 task (api_error: fetch failed)" in result.output
     assert "Nothing was exported" in result.output and not folder.exists()
+
+
+def test_the_export_folder_honours_the_umask_so_a_web_server_can_read_it(app, tmp_path):
+    old = os.umask(0o022)
+    try:
+        folder = tmp_path / "public"
+        assert export(app, [sample.DONE_ID], folder).exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert all(stat.S_IMODE(path.stat().st_mode) & 0o004 for path in folder.rglob("*"))

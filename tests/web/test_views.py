@@ -485,3 +485,10 @@ def test_images_are_not_compressed_again(client):
 def test_originals_are_named_with_their_extension(client, task_id, extension):
     response = client.get(f"/image/{task_id}/0")
     assert response.headers["Content-Disposition"] == f'inline; filename="flux-{task_id}-0.{extension}"'
+
+
+def test_a_trailing_slash_redirects_to_the_canonical_link(client):
+    response = client.get(f"/tasks/{DONE},{LAKE}/?image={DONE}-0")
+    assert response.status_code == 301
+    assert response.headers["Location"] == f"/tasks/{DONE},{LAKE}?image={DONE}-0"
+    assert client.get(f"/api/tasks/{DONE}/").status_code == 200
