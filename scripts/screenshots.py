@@ -2,12 +2,17 @@
 
 Starts the built-in emulator and the gallery on free ports of 127.0.0.1, drives Debian's Chromium with
 Playwright, and writes docs/<page>-<view>.png. Run it with `make screenshots`.
+
+The pictures depend on fonts, so Chromium sees only the fonts named in FONTS (a fontconfig file of our own
+lists just their folders): the same files on every machine, whatever else is installed. Missing ones stop the
+script with the Debian package to install.
 """
 
 import argparse
 import dataclasses
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +35,13 @@ VIEWS = {
               "has_touch": True, "color_scheme": "light"},
     "dark": {"viewport": {"width": 1440, "height": 960}, "color_scheme": "dark"},
 }
+# Every family the pages need: Latin, Greek and Arabic prompts (DejaVu), Chinese and Japanese ones (Noto CJK).
+FONTS = {"DejaVu Sans": "fonts-dejavu-core", "DejaVu Sans Mono": "fonts-dejavu-core",
+         "Noto Sans CJK SC": "fonts-noto-cjk", "Noto Sans CJK JP": "fonts-noto-cjk"}
+SANS = ("DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK JP")
+MONO = ("DejaVu Sans Mono", *SANS[1:])
+ALIASES = {**dict.fromkeys(("system-ui", "Noto Sans", "Roboto", "Arial", "sans-serif", "serif", "sans"), SANS),
+           **dict.fromkeys(("ui-monospace", "monospace"), MONO)}
 GALLERY = "/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Everything"])
 LIGHTBOX = "/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Prompt iterations"]) + f"?image={sample.LIGHTHOUSE_IDS[2]}-0"
 PAGES = {"home": "/", "gallery": GALLERY, "lightbox": LIGHTBOX}
@@ -39,6 +51,35 @@ IMAGES_READY = """() => Array.from(document.images)
   .every(i => i.complete && i.naturalWidth > 0)"""
 
 
+def font_config(folder: Path) -> Path:
+    """A fontconfig file that offers Chromium only the font files of FONTS; exits naming what to install."""
+    fonts, missing = folder / "fonts", set()
+    fonts.mkdir()
+    for family, package in FONTS.items():
+        try:
+            files = subprocess.run(["fc-list", "-f", "%{file}\\n", family], check=True, capture_output=True,
+                                   text=True).stdout.split()
+        except (OSError, subprocess.CalledProcessError):
+            files = []
+        if not files:
+            missing.add(package)
+        for file in files:  # links, not folders: a folder would bring its other fonts (DejaVu Serif) along
+            link = fonts / Path(file).name
+            if not link.exists():
+                link.symlink_to(file)
+    if missing:
+        sys.exit(f"make screenshots needs these fonts: apt-get install {' '.join(sorted(missing))}")
+    # The names the stylesheet asks for (system-ui, Noto Sans, sans-serif, monospace…) map to these fonts only.
+    entries = f"<dir>{fonts}</dir><cachedir>{folder / 'cache'}</cachedir>"
+    for generic, families in ALIASES.items():
+        prefer = "".join(f"<family>{family}</family>" for family in families)
+        entries += f"<alias binding='same'><family>{generic}</family><prefer>{prefer}</prefer></alias>"
+    config = folder / "fonts.conf"
+    config.write_text(f'<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>{entries}'
+                      "</fontconfig>")
+    return config
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for the PNG files")
@@ -46,6 +87,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as cache:
+        fonts = font_config(Path(cache))
         emulator = sample.EmulatorServer(app=sample.create_emulator({"PENDING_SECONDS": 600.0})).start()
         try:
             # The emulator serves its images from 127.0.0.1; one browser loads many pages in a few seconds.
@@ -56,7 +98,8 @@ def main() -> None:
             # Say "sample data" and link the sample galleries, as `make run` does with no token.
             app.extensions["gallery"] = dataclasses.replace(app.extensions["gallery"], sample_data=True)
             with ServerThread(app) as server, sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                     env={**os.environ, "FONTCONFIG_FILE": str(fonts)})
                 for view, options in VIEWS.items():
                     context = browser.new_context(**options)
                     page = context.new_page()
