@@ -21,6 +21,8 @@ from gallery.infra.disk import DiskStore, RecordStore
 from gallery.infra.ratelimit import MemoryRateLimiter, RateLimiter
 from gallery.infra.slots import Slots
 from gallery.web.pagecache import PageCache
+from gallery.workspace import db as workspace
+from gallery.workspace.kept import KeptTasks
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ class Services:
     """Everything a request needs beyond Flask itself."""
 
     tasks: TaskService
+    kept: KeptTasks
     originals: Originals
     store: DiskStore
     thumb_sizes: tuple[int, ...]
@@ -94,9 +97,13 @@ def init_app(app: Flask, token: str) -> None:
     originals = Originals(store, fetcher, int(config["MAX_IMAGE_PIXELS"]),
                           failures=Failures(float(config["IMAGE_ERROR_TTL"])), coalescer=coalescer, slots=slots,
                           downloads=downloads)
+    workspace.init_app(app, workspace.database_url(str(config["DATABASE_URL"] or ""), app.instance_path))
+    kept = KeptTasks(app)
     thumb_sizes = _sizes(config["THUMB_SIZES"])
     app.extensions["gallery"] = Services(
-        tasks=TaskService(client, pending_ttl=float(config["PENDING_TTL"]), store=records, coalescer=coalescer),
+        tasks=TaskService(client, pending_ttl=float(config["PENDING_TTL"]), store=records, coalescer=coalescer,
+                          archive=kept),
+        kept=kept,
         originals=originals,
         store=store,
         thumb_sizes=thumb_sizes,

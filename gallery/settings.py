@@ -58,6 +58,10 @@ SETTINGS = (
             "address and host (0 or 1)."),
     Setting("REDIS_URL", "", "Redis shared by several servers for task records, coalescing locks and rate limits "
             "(`redis://host:6379/0`). Empty: each process keeps its own."),
+    Setting("DATABASE_URL", "", "Where kept tasks live: `postgresql://user:password@host/db` for several servers. "
+            "Empty: SQLite at `instance/gallery.db`."),
+    Setting("CALLBACK_SECRET", "", "Secret path part of the Flux callback route `POST /hooks/flux/<secret>`. "
+            "Empty: no callback route."),
     Setting("ACCESS_KEY", "", "When set, visitors must enter this key once (then a signed cookie); "
             "`/healthz` stays open."),
     Setting("SECRET_KEY", "", "Signs the access cookie. Empty: derived from `GALLERY_ACCESS_KEY`."),

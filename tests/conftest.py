@@ -9,6 +9,12 @@ from flux_emulator.server import ServerThread
 from support import CHROMIUM_ARGS, TOKEN, find_chromium, gallery_app, make_test_image, need, reset_emulator
 
 
+@pytest.fixture(autouse=True)
+def private_database(monkeypatch, tmp_path):
+    """Every app a test makes from the environment keeps its tasks in a database of that test's own."""
+    monkeypatch.setenv("GALLERY_DATABASE_URL", f"sqlite:///{tmp_path / 'gallery.db'}")
+
+
 @pytest.fixture(scope="session")
 def emulator_server():
     """One emulator for the whole run, on a free port of 127.0.0.1."""
@@ -83,6 +89,8 @@ def live_server(emulator, browser_cache):
     # Images are shared between tests (each is drawn and shrunk once), task records are not: the emulator's
     # pending task starts pending again in every test, and a record kept as done would hide that.
     shutil.rmtree(browser_cache / "tasks", ignore_errors=True)
+    for kept in browser_cache.glob("gallery.db*"):
+        kept.unlink()
     # One browser loads dozens of pages and hundreds of thumbnails in a few seconds: no rate limits.
     app = gallery_app(emulator.url, browser_cache, PENDING_TTL=0.2, RATE_LIMIT=0, IMAGE_RATE_LIMIT=0)
     with ServerThread(app) as server:

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,8 @@ def gallery_app(api_url: str, cache_dir, **overrides):
         "ACEDATACLOUD_API_BASE_URL": api_url,
         "ACEDATACLOUD_API_TOKEN": TOKEN,
         "CACHE_DIR": str(cache_dir),
+        # Kept tasks in a database of this test's own, beside its cache.
+        "DATABASE_URL": f"sqlite:///{Path(cache_dir) / 'gallery.db'}",
         "EMULATOR": "off",
         "API_DEADLINE": 5.0,
         # The emulator serves images from 127.0.0.1, which the safe default refuses.
@@ -105,6 +108,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 def gunicorn(env: dict[str, str], *args: str):
     """The gallery under gunicorn as `make serve` runs it (its gunicorn.conf.py), on a free port; yields its URL."""
     port = free_port()
+    if "GALLERY_DATABASE_URL" not in env:  # a database of its own, beside its cache
+        folder = Path(env.get("GALLERY_CACHE_DIR") or tempfile.mkdtemp(prefix="gallery-gunicorn-"))
+        env = {**env, "GALLERY_DATABASE_URL": f"sqlite:///{folder / 'gallery.db'}"}
     child = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
          "--access-logfile", "/dev/null", *args],

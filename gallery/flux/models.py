@@ -86,6 +86,18 @@ class Task:
         return self.status in (Status.DONE, Status.FAILED)
 
 
+# Who ran a task (account, key, application) is the API owner's business: never kept, shown or returned.
+ACCOUNT_FIELDS = frozenset({"user_id", "credential_id", "application_id", "api_id", "actor_user_id",
+                            "authorization_id"})
+
+
+def public_record(record: object) -> dict:
+    """A raw task record without its account fields (and {} for anything that is not a record)."""
+    if not isinstance(record, dict):
+        return {}
+    return {key: value for key, value in record.items() if key not in ACCOUNT_FIELDS}
+
+
 def task_from_record(task_id: str, record: object) -> Task:
     """Turn one raw task record (or None / {} for an unknown ID) into a Task; never raises on odd shapes."""
     if not isinstance(record, dict) or not record:

@@ -9,9 +9,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from gallery.flux.client import ApiError, FluxClient
-from gallery.flux.models import Status, Task, task_from_record
+from gallery.flux.models import Status, Task, public_record, task_from_record
 from gallery.infra.coalesce import Coalescer, LocalCoalescer
 from gallery.infra.disk import RecordStore
 
@@ -19,6 +20,13 @@ log = logging.getLogger(__name__)
 
 # Failures after which a kept copy, however old, is better than an error page (RFC 5861 stale-if-error).
 STALE_KINDS = frozenset({"rate_limited", "unavailable", "timeout", "bad_response", "paused"})
+
+
+class Archive(Protocol):
+    """Where finished tasks are kept for good: the workspace database."""
+
+    def records(self, ids: Iterable[str]) -> dict[str, dict]: ...
+    def keep_many(self, items: Iterable[tuple[Task, object]], source: str) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -40,12 +48,13 @@ class TaskService:
 
     def __init__(self, client: FluxClient, *, pending_ttl: float = 4.0, max_entries: int = 20_000,
                  store: RecordStore | None = None, coalescer: Coalescer | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 archive: Archive | None = None, clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.pending_ttl = pending_ttl
         self.max_entries = max_entries
         self.store = store
         self.coalescer = coalescer or LocalCoalescer()
+        self.archive = archive
         self._clock = clock
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
@@ -94,10 +103,10 @@ class TaskService:
         return self.find([task_id]).tasks[0]
 
     def keep(self, task: Task, record: object = None) -> None:
-        """Remember a task (and its raw record on disk, so it outlives a restart)."""
+        """Remember a task (and its record, less the account fields, on disk, so it outlives a restart)."""
         entry = self._remember(task.id, _Entry(task, self._clock()))
         if self.store is not None and record is not None:
-            body = json.dumps({"fetched_at": entry.fetched_at, "record": record}, ensure_ascii=False)
+            body = json.dumps({"fetched_at": entry.fetched_at, "record": public_record(record)}, ensure_ascii=False)
             self.store.write(self._key(task.id), body.encode())
 
     def _fetch(self, ids: list[str]) -> dict[str, Task]:
@@ -105,6 +114,12 @@ class TaskService:
         # kept fresh records already: only what is still missing goes upstream.
         tasks = {task_id: task for task_id in ids if (task := self._fresh_task(task_id))}
         missing = [task_id for task_id in ids if task_id not in tasks]
+        if missing and self.archive is not None:
+            # The database keeps every finished task for good: after a restart, no upstream call for these.
+            for task_id, record in self.archive.records(missing).items():
+                tasks[task_id] = task_from_record(task_id, record)
+                self.keep(tasks[task_id], record)
+            missing = [task_id for task_id in missing if task_id not in tasks]
         if not missing:
             return tasks
         records = self.client.fetch(missing)
@@ -112,7 +127,17 @@ class TaskService:
             record = records.get(task_id)
             tasks[task_id] = task_from_record(task_id, record)
             self.keep(tasks[task_id], record if record is not None else {})
+        if self.archive is not None:
+            self.archive.keep_many([(tasks[task_id], records[task_id]) for task_id in missing
+                                    if task_id in records and tasks[task_id].finished], "viewed")
         return tasks
+
+    def refresh(self, task_id: str) -> tuple[Task, object]:
+        """Ask the API about one task now, whatever is kept (a callback says it has just finished)."""
+        record = self.client.fetch([task_id]).get(task_id)
+        task = task_from_record(task_id, record)
+        self.keep(task, record if record is not None else {})
+        return task, record
 
     def _fresh_task(self, task_id: str) -> Task | None:
         """The task if a fresh copy is kept: in memory, else in the store, which another server may have filled."""
