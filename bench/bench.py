@@ -382,7 +382,7 @@ def table(results: dict) -> str:
 
 
 def verdicts(results: dict) -> list[tuple[str, bool]]:
-    """Each target of the README's Performance section, met or not in this run."""
+    """Each target of docs/performance.md, met or not in this run."""
     checks = [(f"one upstream call for a cold view of {row['tasks']} tasks", row["cold_calls"] == 1)
               for row in results["api_calls"]]
     checks.append(("no upstream call for a warm view of finished tasks",

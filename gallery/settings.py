@@ -1,4 +1,4 @@
-"""Every setting the gallery reads, with its default and the one line the README's table shows."""
+"""Every setting the gallery reads, with its default and meaning; docs/configuration.md lists them all."""
 
 from dataclasses import dataclass
 

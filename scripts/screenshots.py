@@ -1,4 +1,5 @@
-"""Screenshots for the README: the home page, a gallery and the lightbox, on desktop, phone and in dark mode.
+"""Screenshots for the README and docs/features.md: the home page, a gallery and the lightbox, on desktop,
+phone and in dark mode.
 
 Starts the built-in emulator and the gallery on free ports of 127.0.0.1, drives Debian's Chromium with
 Playwright, and writes docs/<page>-<view>.png. Run it with `make screenshots`.

@@ -10,7 +10,7 @@
 document.documentElement.classList.add("js");
 
 (function () {
-  const IMAGE_PARAM = "image"; // ?image=<task id>-<image index>, see the README's routes
+  const IMAGE_PARAM = "image"; // ?image=<task id>-<image index>, see "One-image links" in docs/api.md
   const POLL_FIRST_MS = 3000;
   const POLL_MAX_MS = 15000;
   const POLL_GROWTH = 1.5;

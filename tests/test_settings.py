@@ -1,4 +1,4 @@
-"""Configuration: defaults, the environment, test overrides, and the README's table kept in step."""
+"""Configuration: defaults, the environment, test overrides, and the table of docs/configuration.md kept in step."""
 
 import re
 from pathlib import Path
@@ -8,26 +8,32 @@ import pytest
 from app import create_app
 from gallery.settings import DEFAULTS, SETTINGS
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+CONFIGURATION = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 
 
-def readme_settings() -> dict[str, str]:
-    """The README's settings table as {environment name: default cell}."""
-    rows = re.findall(r"^\| `([A-Z_]+)` \| (.*?) \|", README.read_text(encoding="utf-8"), re.MULTILINE)
+def documented_settings() -> dict[str, str]:
+    """The table under "## Settings" in docs/configuration.md as {environment name: default cell}."""
+    text = CONFIGURATION.read_text(encoding="utf-8")
+    section = re.search(r"^## Settings\n(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
+    assert section, "docs/configuration.md has no \"## Settings\" section"
+    rows = re.findall(r"^\| `([A-Z_]+)` \| (.*?) \|", section[1], re.MULTILINE)
+    names = [name for name, _ in rows]
+    assert len(names) == len(set(names)), "a setting is listed twice in docs/configuration.md"
     return dict(rows)
 
 
-def test_every_setting_is_in_the_readme_with_its_default():
-    table = readme_settings()
+def test_every_setting_is_documented_with_its_default():
+    table = documented_settings()
     for setting in SETTINGS:
-        assert setting.env in table, f"{setting.env} is missing from the README's settings table"
+        assert setting.env in table, f"{setting.env} is missing from the table in docs/configuration.md"
         shown = table[setting.env].strip("`")
         expected = "(empty)" if setting.default == "" else str(setting.default)
-        assert shown == expected, f"README shows {shown!r} as the default of {setting.env}, code has {expected!r}"
+        assert shown == expected, (f"docs/configuration.md shows {shown!r} as the default of {setting.env}, "
+                                   f"the code has {expected!r}")
 
 
-def test_the_readme_lists_no_setting_the_code_lacks():
-    assert set(readme_settings()) == {setting.env for setting in SETTINGS}
+def test_the_documentation_lists_no_setting_the_code_lacks():
+    assert set(documented_settings()) == {setting.env for setting in SETTINGS}
 
 
 def test_environment_overrides_defaults(monkeypatch, tmp_path, emulator):
