@@ -6,13 +6,26 @@ import pytest
 
 from app import create_app
 from flux_emulator.server import ServerThread
-from support import CHROMIUM_ARGS, TOKEN, find_chromium, gallery_app, make_test_image, need, reset_emulator
+from support import (
+    CHROMIUM_ARGS,
+    TOKEN,
+    close_apps,
+    find_chromium,
+    gallery_app,
+    make_test_image,
+    need,
+    opened,
+    reset_emulator,
+)
 
 
 @pytest.fixture(autouse=True)
 def private_database(monkeypatch, tmp_path):
-    """Every app a test makes from the environment keeps its tasks in a database of that test's own."""
+    """Every app a test makes from the environment keeps its tasks in a database of that test's own, and every
+    app it made is closed when it ends."""
     monkeypatch.setenv("GALLERY_DATABASE_URL", f"sqlite:///{tmp_path / 'gallery.db'}")
+    yield
+    close_apps()
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +60,7 @@ def sample_app(monkeypatch, tmp_path):
     monkeypatch.delenv("ACEDATACLOUD_API_TOKEN", raising=False)
     monkeypatch.setenv("GALLERY_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("GALLERY_EMULATOR_PORT", "0")  # a private emulator: tests must not share port 5001
-    app = create_app()
+    app = opened(create_app())
     yield app
     app.extensions["emulator"].stop()
 

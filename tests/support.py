@@ -24,9 +24,13 @@ TOKEN = "test-token-8f3a1c9e2b7d4e6f"
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Apps the tests made, closed after each test (conftest) so no database connection outlives its test.
+OPEN_APPS: list = []
+
+
 def gallery_app(api_url: str, cache_dir, **overrides):
     """The gallery pointed at `api_url` with the test token, caching under `cache_dir`; overrides win."""
-    return create_app({
+    return opened(create_app({
         "ACEDATACLOUD_API_BASE_URL": api_url,
         "ACEDATACLOUD_API_TOKEN": TOKEN,
         "CACHE_DIR": str(cache_dir),
@@ -37,7 +41,21 @@ def gallery_app(api_url: str, cache_dir, **overrides):
         # The emulator serves images from 127.0.0.1, which the safe default refuses.
         "ALLOW_PRIVATE_IMAGE_HOSTS": True,
         **overrides,
-    })
+    }))
+
+
+def opened(app):
+    """Remember an app so that it is closed when the test ends."""
+    OPEN_APPS.append(app)
+    return app
+
+
+def close_apps() -> None:
+    """Close every app the test made."""
+    from gallery.workspace.db import close
+
+    while OPEN_APPS:
+        close(OPEN_APPS.pop())
 
 
 def make_test_image(size=(64, 48), fmt="PNG", mode="RGB", orientation=None, icc=False, pattern="gradient") -> bytes:
