@@ -3,8 +3,8 @@
 import uuid
 
 import pytest
-from servers import fresh_database, postgres_bin, postgres_server
 
+from servers import fresh_database, postgres_bin, postgres_server
 from support import gallery_app, need
 
 

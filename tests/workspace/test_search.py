@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from gallery.workspace.query import BadQuery, parse_query
-from test_kept import keep, record, task_id
+from workspace_helpers import keep, record, task_id
 
 NOV_1 = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
 CORPUS = [
