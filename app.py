@@ -9,9 +9,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gallery import services as wiring
 from gallery.export import static as export
 from gallery.settings import DEFAULTS
-from gallery.web import access, errors, headers
+from gallery.web import access, errors, headers, hooks
 from gallery.web import galleries as views
 from gallery.web import sharing as share_views
+from gallery.workspace import cli as workspace_cli
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -45,4 +46,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app)
     export.init_app(app)
+    workspace_cli.init_app(app)
+    hooks.init_app(app)
     return app

@@ -85,6 +85,18 @@ class FluxClient:
         self.breaker.succeeded()
         return records
 
+    def window(self, created_min: float, created_max: float, *, offset: int = 0, limit: int = 50
+               ) -> tuple[list[dict], int]:
+        """One page of the tasks created in [created_min, created_max] (Unix seconds, both inclusive), newest
+        first, and how many there are in all."""
+        body = self._call({"action": "retrieve_batch", "created_at_min": created_min, "created_at_max": created_max,
+                           "offset": offset, "limit": limit}, time.monotonic() + self.deadline)
+        items = body.get("items") if isinstance(body, dict) else None
+        count = body.get("count") if isinstance(body, dict) else None
+        if not isinstance(items, list) or isinstance(count, bool) or not isinstance(count, int):
+            raise ApiError("bad_response", "The Flux API answered a time-window batch without items and a count.")
+        return [item for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)], count
+
     def _fetch(self, ids: list[str]) -> dict[str, dict]:
         stop = time.monotonic() + self.deadline
         if len(ids) == 1:

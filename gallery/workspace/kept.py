@@ -93,6 +93,14 @@ class KeptTasks:
                 return {}
         return {task_id: record for task_id, record in rows}
 
+    def known(self, ids: Iterable[str]) -> set[str]:
+        """Which of `ids` are kept already."""
+        ids = list(ids)
+        if not ids:
+            return set()
+        with self._context():
+            return set(db.session.scalars(select(KeptTask.id).where(KeptTask.id.in_(ids))))
+
     def count(self) -> int:
         """How many tasks are kept."""
         with self._context():
