@@ -1,7 +1,7 @@
 """A faithful stand-in for the AceData Cloud Flux Tasks API, with sample tasks and Pillow-drawn images.
 
-The shapes are those docs/flux-api.md describes (generation with its callbacks, retrieve, retrieve_batch,
-errors, images). Run it alone with `python -m flux_emulator`, or in a background thread
+The shapes are those docs/flux-api.md describes (generation with its callbacks, retrieve, retrieve_batch with
+time-window batches, errors, images). Run it alone with `python -m flux_emulator`, or in a background thread
 with `EmulatorServer`; `/_emulator/*` routes let tests inject faults at runtime.
 """
 
@@ -569,30 +569,73 @@ def _listed(task_id: str) -> _Listed | None:
                    lambda: task_record(sample, request.host_url, _settled(sample)))
 
 
-def _matches_filters(task: _Listed, body: dict[str, Any]) -> bool:
-    """Apply the optional batch filters: type, user_id, application_id and an inclusive created_at window."""
-    record = {"type": "images", **ACCOUNT}
-    for key in ("type", "user_id", "application_id"):
-        if body.get(key) is not None and body[key] != record[key]:
-            return False
-    low, high = body.get("created_at_min"), body.get("created_at_max")
-    if isinstance(low, int | float) and task.created_at < low:
-        return False
-    return not (isinstance(high, int | float) and task.created_at > high)
+def _every_task() -> list[_Listed]:
+    """Every sample and every generated task, for batches without ids (synthetic IDs are endless, so never)."""
+    state = _state()
+    with state.lock:
+        generated = list(state.generated)
+    return [listed for task_id in (*generated, *(sample.id for sample in _CATALOGUE))
+            if (listed := _listed(task_id)) is not None]
+
+
+# Without ids a batch needs at least one of these, as the platform refuses to list a whole account unasked.
+BATCH_FILTERS = ("created_at_min", "created_at_max", "user_id", "application_id", "type", "trace_ids")
+
+
+def _unix_seconds(body: dict[str, Any], key: str) -> float | None:
+    """A created_at bound: missing gives None; a number or numeric string gives seconds; else ValueError."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, bool) and isinstance(value, int | float | str):
+        try:
+            seconds = float(value)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(seconds):
+                return seconds
+    raise ValueError(f"{key} must be a Unix time in seconds.")
+
+
+def _batch_filter(body: dict[str, Any]) -> Callable[[_Listed], bool]:
+    """The test a task must pass for a batch: account fields, type, trace_ids and the inclusive created_at window."""
+    low, high = _unix_seconds(body, "created_at_min"), _unix_seconds(body, "created_at_max")
+    trace_ids = body.get("trace_ids")
+    if trace_ids is not None and not isinstance(trace_ids, list):
+        raise ValueError("trace_ids must be a list of trace IDs.")
+    # Every task belongs to the one account and is an image task, so these either keep all or none.
+    owned = all(body.get(key) is None or body[key] == value
+                for key, value in {"type": "images", **ACCOUNT}.items() if key in BATCH_FILTERS)
+
+    def keep(task: _Listed) -> bool:
+        return (owned and (trace_ids is None or task.trace_id in trace_ids)
+                and (low is None or task.created_at >= low) and (high is None or task.created_at <= high))
+    return keep
 
 
 def _retrieve_batch(body: dict[str, Any], fault: str | None) -> Response:
-    """Several tasks by `ids`, newest first, cut by offset/limit (default 12 even for ids, as the real API does)."""
+    """Tasks by `ids` and/or filters, newest first, cut by offset/limit (default 12 even for ids, as the real API)."""
     ids = body.get("ids")
-    if not isinstance(ids, list):
-        return _bad_request("ids is required.")
+    if ids is None and all(body.get(key) is None for key in BATCH_FILTERS):
+        return _bad_request(f"ids is required, or one of {', '.join(BATCH_FILTERS)}.")
+    if ids is not None and not isinstance(ids, list):
+        return _bad_request("ids must be a list of task IDs.")
     offset = _non_negative_int(body.get("offset"), 0)
     limit = _non_negative_int(body.get("limit"), int(current_app.config["BATCH_DEFAULT_LIMIT"]))
     if offset is None or limit is None:
         return _bad_request("offset and limit must be non-negative integers.")
-    unique = dict.fromkeys(i for i in ids if isinstance(i, str))
-    known = [listed for task_id in unique if (listed := _listed(task_id)) is not None]
-    matches = sorted((t for t in known if _matches_filters(t, body)), key=lambda t: t.created_at, reverse=True)
+    try:
+        keep = _batch_filter(body)
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    if ids is None:
+        candidates = _every_task()
+    else:
+        unique = dict.fromkeys(i for i in ids if isinstance(i, str))
+        candidates = [listed for task_id in unique if (listed := _listed(task_id)) is not None]
+    # The ID breaks ties, so that pages cut from one ordering neither repeat nor skip a task.
+    matches = sorted(filter(keep, candidates), key=lambda task: (task.created_at, task.id), reverse=True)
     page = matches[offset:offset + limit]
     if fault == "partial_batch":
         page = page[::2]

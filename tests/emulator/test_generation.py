@@ -21,7 +21,7 @@ from werkzeug import Request, Response
 from conftest import GEN_TOKEN
 from flux_emulator import app as emulator
 from flux_emulator import artwork
-from flux_emulator.app import EmulatorServer
+from flux_emulator.app import SAMPLE_IDS, SAMPLES, EmulatorServer
 
 AUTH = {"Authorization": f"Bearer {GEN_TOKEN}"}
 TIMEOUT = 10
@@ -268,6 +268,97 @@ def test_reset_forgets_generated_tasks(flux_api: EmulatorServer) -> None:
     task_id = generate(flux_api, CAT).json()["task_id"]
     requests.post(f"{flux_api.url}/_emulator/reset", timeout=TIMEOUT).raise_for_status()
     assert retrieve(flux_api, task_id) == {}
+
+
+# --- time-window batches --------------------------------------------------------------------------------------
+
+
+def window(server: EmulatorServer, **body: Any) -> dict[str, Any]:
+    """A successful retrieve_batch without ids."""
+    response = tasks(server, {"action": "retrieve_batch", **body})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def pages(server: EmulatorServer, limit: int, **filters: Any) -> tuple[list[str], set[int]]:
+    """Every ID over all pages of `limit`, in order, and the counts the pages reported."""
+    seen: list[str] = []
+    counts: set[int] = set()
+    offset = 0
+    while True:
+        body = window(server, limit=limit, offset=offset, **filters)
+        counts.add(body["count"])
+        seen += [item["id"] for item in body["items"]]
+        if len(body["items"]) < limit:
+            return seen, counts
+        offset += limit
+
+
+def test_a_sample_window_pages_through_every_task_once_with_inclusive_bounds(flux_api: EmulatorServer) -> None:
+    low, high = SAMPLES[emulator.LAKE_ID].created_at, SAMPLES[emulator.PENDING_ID].created_at
+    expected = sorted((s for s in SAMPLES.values() if low <= s.created_at <= high),
+                      key=lambda s: s.created_at, reverse=True)
+    assert 10 < len(expected) < len(SAMPLE_IDS)  # several pages of 5, and the window really leaves some out
+    seen, counts = pages(flux_api, 5, created_at_min=low, created_at_max=high)
+    assert seen == [s.id for s in expected] and counts == {len(expected)}
+    assert emulator.LAKE_ID in seen and emulator.PENDING_ID in seen  # both bounds are inclusive
+    just_inside = window(flux_api, created_at_min=low + 0.001, created_at_max=high - 0.001, limit=50)
+    assert just_inside["count"] == len(expected) - 2
+
+
+def test_a_window_over_generated_tasks(flux_api: EmulatorServer) -> None:
+    made = [generate(flux_api, {**CAT, "async": True}).json() for _ in range(7)]
+    records = [retrieve(flux_api, accept["task_id"]) for accept in made]
+    low, high = min(r["created_at"] for r in records), max(r["created_at"] for r in records)
+    seen, counts = pages(flux_api, 5, created_at_min=low, created_at_max=high)
+    assert sorted(seen) == sorted(a["task_id"] for a in made) and counts == {7}
+    created = {r["id"]: r["created_at"] for r in records}
+    assert [created[i] for i in seen] == sorted(created.values(), reverse=True)
+    # A window from just before the oldest sample on finds them all plus the new ones, and no synthetic IDs.
+    everything = window(flux_api, created_at_min=min(s.created_at for s in SAMPLES.values()), limit=100)
+    assert everything["count"] == len(SAMPLE_IDS) + 7
+    assert [item["id"] for item in everything["items"][:7]] == seen
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    ({"user_id": emulator.ACCOUNT["user_id"]}, len(SAMPLE_IDS) + 1),
+    ({"application_id": emulator.ACCOUNT["application_id"]}, len(SAMPLE_IDS) + 1),
+    ({"type": "images"}, len(SAMPLE_IDS) + 1),
+    ({"type": "videos"}, 0),
+    ({"user_id": "someone-else"}, 0),
+    ({"created_at_max": SAMPLES[emulator.DONE_ID].created_at}, 1),
+    ({"created_at_min": "1700000000", "created_at_max": 1700000001}, 0),
+    ({"trace_ids": [SAMPLES[emulator.LAKE_ID].trace_id, SAMPLES[emulator.FAL_ID].trace_id, "nope"]}, 2),
+    ({"trace_ids": []}, 0),
+])
+def test_each_filter_alone_lists_tasks_without_ids(flux_api: EmulatorServer, filters: dict[str, Any],
+                                                   expected: int) -> None:
+    generate(flux_api, {**CAT, "async": True})
+    assert window(flux_api, limit=100, **filters)["count"] == expected
+
+
+def test_window_without_limit_gives_12_newest_first(flux_api: EmulatorServer) -> None:
+    body = window(flux_api, type="images")
+    created = [item["created_at"] for item in body["items"]]
+    assert len(created) == 12 and created == sorted(created, reverse=True) and body["count"] == len(SAMPLE_IDS)
+
+
+def test_trace_ids_find_a_generated_task(flux_api: EmulatorServer) -> None:
+    accept = generate(flux_api, {**CAT, "async": True}).json()
+    (item,) = window(flux_api, trace_ids=[accept["trace_id"]])["items"]
+    assert item["id"] == accept["task_id"]
+
+
+@pytest.mark.parametrize("body", [
+    {},
+    {"user_id": None, "created_at_min": None},
+    {"created_at_min": "yesterday"},
+    {"created_at_max": True},
+    {"trace_ids": "one-trace-id"},
+    {"ids": None},
+])
+def test_a_batch_with_neither_ids_nor_a_good_filter_is_400(flux_api: EmulatorServer, body: dict[str, Any]) -> None:
+    assert_envelope(tasks(flux_api, {"action": "retrieve_batch", **body}), 400, "bad_request")
 
 
 # --- callbacks ------------------------------------------------------------------------------------------------
