@@ -1,4 +1,4 @@
-"""A faithful stand-in for the AceData Cloud Flux Tasks API, with sample tasks and Pillow-drawn images.
+"""A faithful stand-in for the AceData Cloud Flux Images and Tasks APIs, with sample tasks and Pillow-drawn images.
 
 The shapes are those docs/flux-api.md describes (generation with its callbacks, retrieve, retrieve_batch with
 time-window batches, errors, images). Run it alone with `python -m flux_emulator`, or in a background thread
@@ -578,7 +578,7 @@ def _every_task() -> list[_Listed]:
             if (listed := _listed(task_id)) is not None]
 
 
-# Without ids a batch needs at least one of these, as the platform refuses to list a whole account unasked.
+# Without ids a batch needs at least one of these filters (time-window batches in docs/flux-api.md).
 BATCH_FILTERS = ("created_at_min", "created_at_max", "user_id", "application_id", "type", "trace_ids")
 
 
@@ -1041,7 +1041,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(args.host, args.port, app, threaded=True)
-    print(f"Flux Tasks API emulator on http://{args.host}:{server.server_port}", flush=True)
+    print(f"Flux API emulator on http://{args.host}:{server.server_port}", flush=True)
     print(f"Token: {args.token}", flush=True)
     print(f"Sample IDs: {','.join(SAMPLE_IDS)}", flush=True)
     try:

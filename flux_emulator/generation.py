@@ -47,7 +47,10 @@ def _is_web_url(value: Any) -> bool:
     """Whether value is an absolute http(s) URL with a host."""
     if not isinstance(value, str):
         return False
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # such as an unclosed "[" of an IPv6 host
+        return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
@@ -80,7 +83,7 @@ def problem(body: dict[str, Any]) -> str | None:
     if not isinstance(prompt, str) or not prompt.strip():
         return "prompt is required."
     size = body.get("size")
-    # Required, as the platform answers today; the newer guide's default of 1:1 is for clients to send.
+    # Required, as the platform answers today (generation in docs/flux-api.md); 1:1 is only what clients default to.
     if size is None:
         return "size is required"
     if not isinstance(size, str) or not _size_ok(size):

@@ -121,6 +121,7 @@ def test_auth_is_that_of_flux_tasks(flux_api: EmulatorServer, headers: dict[str,
     ({**CAT, "async": "yes"}, None),
     ({**CAT, "callback_url": "ftp://example.com/hook"}, None),
     ({**CAT, "callback_url": "/hooks/flux"}, None),
+    ({**CAT, "callback_url": "http://[::1/hook"}, None),
 ])
 def test_bad_bodies_are_400_bad_request(flux_api: EmulatorServer, body: dict[str, Any], message: str | None) -> None:
     assert_envelope(generate(flux_api, body), 400, "bad_request", message)
@@ -454,22 +455,22 @@ def test_a_hanging_receiver_times_out_and_holds_up_nothing(flux_api: EmulatorSer
         release.set()
 
 
-def callback_threads() -> list[threading.Thread]:
-    """The emulator's callback threads that are still alive."""
-    return [thread for thread in threading.enumerate() if thread.name.startswith("flux-callback-")]
+def callback_threads(task_id: str) -> list[threading.Thread]:
+    """The emulator's callback threads for this task that are still alive."""
+    return [thread for thread in threading.enumerate() if thread.name == f"flux-callback-{task_id[:8]}"]
 
 
 def test_stopping_the_server_cancels_callbacks_not_yet_sent(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/hook").respond_with_data("ok")
     server = EmulatorServer(config={"TOKEN": GEN_TOKEN, "GENERATE_SECONDS": 60.0}).start()
     try:
-        accept = generate(server, {**CAT, "callback_url": httpserver.url_for("/hook")})
-        assert accept.status_code == 200 and callback_threads()
+        task_id = generate(server, {**CAT, "callback_url": httpserver.url_for("/hook")}).json()["task_id"]
+        assert callback_threads(task_id)
     finally:
         started = time.monotonic()
         server.stop()
     assert time.monotonic() - started < 5
-    assert callback_threads() == [] and httpserver.log == []
+    assert callback_threads(task_id) == [] and httpserver.log == []
     (delivery,) = server.app.extensions["flux_emulator"].deliveries
     assert delivery.as_json()["status"] == "cancelled"
 
@@ -478,22 +479,21 @@ def test_reset_cancels_callbacks_not_yet_sent(flux_api: EmulatorServer, httpserv
                                               wait_until: Any) -> None:
     configure(flux_api, GENERATE_SECONDS=60.0)
     httpserver.expect_request("/hook").respond_with_data("ok")
-    generate(flux_api, {**CAT, "callback_url": httpserver.url_for("/hook")})
-    assert callback_threads()
+    task_id = generate(flux_api, {**CAT, "callback_url": httpserver.url_for("/hook")}).json()["task_id"]
+    assert callback_threads(task_id)
     requests.post(f"{flux_api.url}/_emulator/reset", timeout=TIMEOUT).raise_for_status()
-    wait_until(lambda: not callback_threads(), what="the callback thread to end")
+    wait_until(lambda: not callback_threads(task_id), what="the callback thread to end")
     assert callbacks(flux_api) == [] and httpserver.log == []
 
 
-def test_sync_call_ends_when_the_server_stops() -> None:
+def test_sync_call_ends_when_the_server_stops(wait_until: Any) -> None:
     server = EmulatorServer(config={"TOKEN": GEN_TOKEN, "GENERATE_SECONDS": 60.0}).start()
     answers: list[requests.Response] = []
     caller = threading.Thread(target=lambda: answers.append(generate(server, CAT)))
     caller.start()
     try:
-        deadline = time.monotonic() + 5
-        while not server.app.extensions["flux_emulator"].generated and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: requests.get(f"{server.url}/_emulator/stats", timeout=TIMEOUT).json()["generate_calls"],
+                   what="the sync call to arrive")
     finally:
         server.stop()
     caller.join(5)
