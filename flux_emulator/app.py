@@ -1,8 +1,8 @@
-"""A faithful stand-in for the AceData Cloud Flux Tasks API, with sample tasks and Pillow-drawn images.
+"""A faithful stand-in for the AceData Cloud Flux Images and Tasks APIs, with sample tasks and Pillow-drawn images.
 
-The shapes are those docs/flux-api.md describes (retrieve, retrieve_batch, errors, images). Run it alone
-with `python -m flux_emulator`, or in a background thread with `EmulatorServer`; `/_emulator/*` routes let
-tests inject faults at runtime.
+The shapes are those docs/flux-api.md describes (generation with its callbacks, retrieve, retrieve_batch with
+time-window batches, errors, images). Run it alone with `python -m flux_emulator`, or in a background thread
+with `EmulatorServer`; `/_emulator/*` routes let tests inject faults at runtime.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import logging
+import math
 import random
 import re
 import struct
@@ -27,6 +28,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.serving import make_server
 
 from flux_emulator import artwork
+from flux_emulator.generation import FAILURE_STATUS, MODERATION_MESSAGE, Delivery, GeneratedTask, problem
 from flux_emulator.server import ServerThread
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -40,9 +42,19 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "HANG_SECONDS": 30.0,
     "IMAGE_SLOW_SECONDS": 5.0,
     "DRIP_SECONDS": 0.2,  # the pause between bytes of the "drip" image fault
+    # A generated task stays pending this long; the real service takes a minute or two, a demo should not.
+    "GENERATE_SECONDS": 5.0,
+    "GENERATE_FAULT": None,  # like FAULT, for POST /flux/images
+    # Callbacks: each POST's timeout, how many times a connection error or 5xx is retried, the first retry's pause.
+    "CALLBACK_TIMEOUT_SECONDS": 10.0,
+    "CALLBACK_RETRIES": 3,
+    "CALLBACK_BACKOFF_SECONDS": 1.0,
 }
 HOOK_KEYS = ("FAULT", "IMAGE_FAULT", "PENDING_SECONDS", "SLOW_SECONDS", "HANG_SECONDS", "IMAGE_SLOW_SECONDS",
-             "DRIP_SECONDS")
+             "DRIP_SECONDS", "GENERATE_SECONDS", "GENERATE_FAULT", "CALLBACK_TIMEOUT_SECONDS", "CALLBACK_RETRIES",
+             "CALLBACK_BACKOFF_SECONDS")
+SECONDS_KEYS = ("PENDING_SECONDS", "SLOW_SECONDS", "HANG_SECONDS", "IMAGE_SLOW_SECONDS", "DRIP_SECONDS",
+                "GENERATE_SECONDS", "CALLBACK_TIMEOUT_SECONDS", "CALLBACK_BACKOFF_SECONDS")
 
 # One fictional account owns every sample task, as one real API token would.
 ACCOUNT = {
@@ -51,7 +63,6 @@ ACCOUNT = {
     "credential_id": "71c43dd6-c10b-4e83-ae75-003a7c3748f7",
     "user_id": "8180c493-a40e-4b20-81c9-5028260a1e28",
 }
-MODERATION_MESSAGE = "Sorry! Our AI moderators feel your prompt might be against our community standards."
 
 
 # --- the sample catalogue ------------------------------------------------------------------------------------
@@ -380,22 +391,40 @@ def task_record(sample: Sample, base: str, settled: bool = True) -> dict[str, An
 
 @dataclass
 class EmulatorState:
-    """Mutable per-app state: when pending tasks were first asked about, call counts, and a wake-up event."""
+    """Mutable per-app state: first-asked times, generated tasks and their callbacks, counts, a wake-up event."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     first_asked: dict[str, float] = field(default_factory=dict)
+    generated: dict[str, GeneratedTask] = field(default_factory=dict)
+    deliveries: list[Delivery] = field(default_factory=list)
     task_calls: int = 0
+    generate_calls: int = 0
     media_calls: int = 0
     last_auth: str | None = None
     # Set on shutdown so that "hang" and "slow" sleepers end at once instead of outliving the server.
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def reset(self) -> None:
-        """Forget first-asked times and counts."""
+        """Forget first-asked times, generated tasks and counts; callbacks not yet sent are cancelled."""
         with self.lock:
             self.first_asked.clear()
-            self.task_calls = self.media_calls = 0
+            self.generated.clear()
+            deliveries, self.deliveries = self.deliveries, []
+            self.task_calls = self.generate_calls = self.media_calls = 0
             self.last_auth = None
+        # A late callback from before a reset would land in the next test's receiver.
+        for delivery in deliveries:
+            delivery.stop()
+
+    def stop_deliveries(self, wait: float) -> None:
+        """Cancel pending callbacks and give each thread up to `wait` seconds to end."""
+        with self.lock:
+            deliveries = list(self.deliveries)
+        for delivery in deliveries:
+            delivery.stop()
+        deadline = time.monotonic() + wait
+        for delivery in deliveries:
+            delivery.stop(max(0.01, deadline - time.monotonic()))
 
 
 def _state() -> EmulatorState:
@@ -486,11 +515,20 @@ def _auth_error() -> Response | None:
     return None
 
 
+def _generated(task_id: str) -> GeneratedTask | None:
+    """A task made through POST /flux/images on this emulator, if task_id is one."""
+    state = _state()
+    with state.lock:
+        return state.generated.get(task_id)
+
+
 def _retrieve(body: dict[str, Any], fault: str | None) -> Response:
     """One task by `id`; an unknown id is HTTP 200 with `{}`, as the real API answers."""
     task_id = body.get("id")
     if not isinstance(task_id, str) or not task_id:
         return _bad_request("id is required.")
+    if (task := _generated(task_id)) is not None:
+        return jsonify(task.record(request.host_url, ACCOUNT))
     sample = SAMPLES.get(task_id)
     if sample is None:
         return jsonify({})
@@ -510,34 +548,98 @@ def _non_negative_int(value: Any, default: int) -> int | None:
     return number if number >= 0 else None
 
 
-def _matches_filters(sample: Sample, body: dict[str, Any]) -> bool:
-    """Apply the optional batch filters: type, user_id, application_id and an inclusive created_at window."""
-    record = {"type": "images", **ACCOUNT}
-    for key in ("type", "user_id", "application_id"):
-        if body.get(key) is not None and body[key] != record[key]:
-            return False
-    low, high = body.get("created_at_min"), body.get("created_at_max")
-    if isinstance(low, int | float) and sample.created_at < low:
-        return False
-    return not (isinstance(high, int | float) and sample.created_at > high)
+@dataclass(frozen=True)
+class _Listed:
+    """A task as a batch sees it: what filters and sorting need, and how to draw its record when on the page."""
+
+    id: str
+    trace_id: str
+    created_at: float
+    record: Callable[[], dict[str, Any]]
+
+
+def _listed(task_id: str) -> _Listed | None:
+    """A generated, sample or synthetic task by ID, or None for an unknown one."""
+    if (task := _generated(task_id)) is not None:
+        return _Listed(task.id, task.trace_id, task.created_at, lambda: task.record(request.host_url, ACCOUNT))
+    sample = SAMPLES.get(task_id)
+    if sample is None:
+        return None
+    return _Listed(sample.id, sample.trace_id, sample.created_at,
+                   lambda: task_record(sample, request.host_url, _settled(sample)))
+
+
+def _every_task() -> list[_Listed]:
+    """Every sample and every generated task, for batches without ids (synthetic IDs are endless, so never)."""
+    state = _state()
+    with state.lock:
+        generated = list(state.generated)
+    return [listed for task_id in (*generated, *(sample.id for sample in _CATALOGUE))
+            if (listed := _listed(task_id)) is not None]
+
+
+# Without ids a batch needs at least one of these filters (time-window batches in docs/flux-api.md).
+BATCH_FILTERS = ("created_at_min", "created_at_max", "user_id", "application_id", "type", "trace_ids")
+
+
+def _unix_seconds(body: dict[str, Any], key: str) -> float | None:
+    """A created_at bound: missing gives None; a number or numeric string gives seconds; else ValueError."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, bool) and isinstance(value, int | float | str):
+        try:
+            seconds = float(value)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(seconds):
+                return seconds
+    raise ValueError(f"{key} must be a Unix time in seconds.")
+
+
+def _batch_filter(body: dict[str, Any]) -> Callable[[_Listed], bool]:
+    """The test a task must pass for a batch: account fields, type, trace_ids and the inclusive created_at window."""
+    low, high = _unix_seconds(body, "created_at_min"), _unix_seconds(body, "created_at_max")
+    trace_ids = body.get("trace_ids")
+    if trace_ids is not None and not isinstance(trace_ids, list):
+        raise ValueError("trace_ids must be a list of trace IDs.")
+    # Every task belongs to the one account and is an image task, so these either keep all or none.
+    owned = all(body.get(key) is None or body[key] == value
+                for key, value in {"type": "images", **ACCOUNT}.items() if key in BATCH_FILTERS)
+
+    def keep(task: _Listed) -> bool:
+        return (owned and (trace_ids is None or task.trace_id in trace_ids)
+                and (low is None or task.created_at >= low) and (high is None or task.created_at <= high))
+    return keep
 
 
 def _retrieve_batch(body: dict[str, Any], fault: str | None) -> Response:
-    """Several tasks by `ids`, newest first, cut by offset/limit (default 12 even for ids, as the real API does)."""
+    """Tasks by `ids` and/or filters, newest first, cut by offset/limit (default 12 even for ids, as the real API)."""
     ids = body.get("ids")
-    if not isinstance(ids, list):
-        return _bad_request("ids is required.")
+    if ids is None and all(body.get(key) is None for key in BATCH_FILTERS):
+        return _bad_request(f"ids is required, or one of {', '.join(BATCH_FILTERS)}.")
+    if ids is not None and not isinstance(ids, list):
+        return _bad_request("ids must be a list of task IDs.")
     offset = _non_negative_int(body.get("offset"), 0)
     limit = _non_negative_int(body.get("limit"), int(current_app.config["BATCH_DEFAULT_LIMIT"]))
     if offset is None or limit is None:
         return _bad_request("offset and limit must be non-negative integers.")
-    known = [SAMPLES[i] for i in dict.fromkeys(i for i in ids if isinstance(i, str)) if i in SAMPLES]
-    matches = sorted((s for s in known if _matches_filters(s, body)), key=lambda s: s.created_at, reverse=True)
+    try:
+        keep = _batch_filter(body)
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    if ids is None:
+        candidates = _every_task()
+    else:
+        unique = dict.fromkeys(i for i in ids if isinstance(i, str))
+        candidates = [listed for task_id in unique if (listed := _listed(task_id)) is not None]
+    # The ID breaks ties, so that pages cut from one ordering neither repeat nor skip a task.
+    matches = sorted(filter(keep, candidates), key=lambda task: (task.created_at, task.id), reverse=True)
     page = matches[offset:offset + limit]
     if fault == "partial_batch":
         page = page[::2]
-    items = [task_record(sample, request.host_url, _settled(sample)) for sample in page]
-    return jsonify({"items": items, "count": len(matches)})
+    return jsonify({"items": [task.record() for task in page], "count": len(matches)})
 
 
 ACTIONS: dict[str, Callable[[dict[str, Any], str | None], Response]] = {
@@ -564,6 +666,55 @@ def flux_tasks() -> Response:
     if handler is None:
         return api_error(400, "api_not_implemented", "The API is not implemented.")
     return handler(body, fault)
+
+
+# --- /flux/images ---------------------------------------------------------------------------------------------
+
+
+def _schedule_callback(task: GeneratedTask, url: str) -> None:
+    """Send the task's final result to `url` once it is done, from a thread of its own."""
+    config = current_app.config
+    delivery = Delivery(task, url, task.result(request.host_url), timeout=float(config["CALLBACK_TIMEOUT_SECONDS"]),
+                        retries=int(config["CALLBACK_RETRIES"]), backoff=float(config["CALLBACK_BACKOFF_SECONDS"]))
+    state = _state()
+    with state.lock:
+        state.deliveries.append(delivery)
+    # A server stopping right now would never cancel a thread it did not know of, so the check comes after.
+    delivery.start()
+    if state.stopping.is_set():
+        delivery.stop()
+
+
+def flux_images() -> Response | tuple[Response, int]:
+    """POST /flux/images: faults, auth and checks as /flux/tasks, then a task answered per mode (generation docs)."""
+    state = _state()
+    with state.lock:
+        state.generate_calls += 1
+    fault = _take_fault("GENERATE_FAULT")
+    if fault and (early := TASK_FAULTS[fault]()) is not None:
+        return early
+    if (denied := _auth_error()) is not None:
+        return denied
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        return _bad_request("The json payload is not valid to request the API")
+    if (message := problem(body)) is not None:
+        return _bad_request(message)
+    task = GeneratedTask.create(body, float(current_app.config["GENERATE_SECONDS"]))
+    with state.lock:
+        state.generated[task.id] = task
+    # A callback_url wins over async (the vendor's SDK sends both): the accept is only the task ID.
+    if body.get("callback_url") is not None:
+        _schedule_callback(task, body["callback_url"].strip())
+        return jsonify({"task_id": task.id})
+    if body.get("async"):
+        return jsonify({"task_id": task.id, "trace_id": task.trace_id})
+    # Synchronous: hold the request until the task is done, as the real call blocks for the whole generation.
+    if state.stopping.wait(task.remaining()):
+        return api_error(503, "service_unavailable", "The service is temporarily unavailable.")
+    result = task.result(request.host_url)
+    # A failed sync call carries the error's HTTP status as any other error does; its body is still the result.
+    return jsonify(result), 200 if result["success"] else FAILURE_STATUS.get(result["error"]["code"], 500)
 
 
 # --- /media ---------------------------------------------------------------------------------------------------
@@ -709,6 +860,17 @@ IMAGE_FAULTS: dict[str, Callable[[ImageSpec], Response]] = {
 }
 
 
+def _generated_spec(task_id: str, name: str) -> ImageSpec | None:
+    """The drawing of a generated task's image, once the task is done (before that it has no images)."""
+    task = _generated(task_id)
+    if task is None or not task.finished():
+        return None
+    for n, seed in enumerate(task.seeds):
+        if name == task.image_name(n):
+            return ImageSpec(seed, task.width, task.height, task.request["prompt"], "PNG", False)
+    return None
+
+
 def media(task_id: str, name: str) -> Response:
     """GET /media/<task_id>/<n>.<ext>: a sample image, or the configured image fault."""
     state = _state()
@@ -716,7 +878,7 @@ def media(task_id: str, name: str) -> Response:
         state.media_calls += 1
         # Kept so tests can prove that image hosts never see the API token.
         state.last_auth = request.headers.get("Authorization")
-    spec = IMAGE_SPECS.get((task_id, name)) or _synthetic_spec(task_id, name)
+    spec = IMAGE_SPECS.get((task_id, name)) or _synthetic_spec(task_id, name) or _generated_spec(task_id, name)
     if spec is None or spec.broken:
         return _missing()
     fault = _take_fault("IMAGE_FAULT")
@@ -737,9 +899,14 @@ def _check_config(config: dict[str, Any]) -> None:
     """Validate the settings that are easy to mistype."""
     _check_fault(config.get("FAULT"), TASK_FAULTS, "FAULT")
     _check_fault(config.get("IMAGE_FAULT"), IMAGE_FAULTS, "IMAGE_FAULT")
-    pending = config.get("PENDING_SECONDS", 0)
-    if isinstance(pending, bool) or not isinstance(pending, int | float) or pending < 0:
-        raise ValueError("PENDING_SECONDS must be a non-negative number")
+    _check_fault(config.get("GENERATE_FAULT"), TASK_FAULTS, "GENERATE_FAULT")
+    for key in SECONDS_KEYS:
+        seconds = config.get(key, 0)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < math.inf:
+            raise ValueError(f"{key} must be a non-negative number")
+    retries = config.get("CALLBACK_RETRIES", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError("CALLBACK_RETRIES must be a non-negative whole number")
 
 
 def _hook_values() -> dict[str, Any]:
@@ -748,7 +915,7 @@ def _hook_values() -> dict[str, Any]:
 
 
 def set_config() -> Response | tuple[Response, int]:
-    """POST /_emulator/config: change FAULT, IMAGE_FAULT or PENDING_SECONDS at runtime."""
+    """POST /_emulator/config: change the faults and timings in HOOK_KEYS at runtime."""
     changes = request.get_json(force=True, silent=True)
     if not isinstance(changes, dict) or set(changes) - set(HOOK_KEYS):
         return jsonify({"error": f"send a JSON object with only these keys: {', '.join(HOOK_KEYS)}"}), 400
@@ -762,7 +929,7 @@ def set_config() -> Response | tuple[Response, int]:
 
 
 def reset() -> Response:
-    """POST /_emulator/reset: forget when pending tasks were first asked about, and the call counts."""
+    """POST /_emulator/reset: forget first-asked times, generated tasks (cancelling callbacks) and counts."""
     _state().reset()
     return jsonify({"reset": True})
 
@@ -773,11 +940,13 @@ def about_me() -> Response:
 
 
 def stats() -> Response:
-    """GET /_emulator/stats: call counts and the Authorization header of the last media request."""
+    """GET /_emulator/stats: call counts, the last media Authorization header, and every callback's fate."""
     state = _state()
     with state.lock:
-        return jsonify({"task_calls": state.task_calls, "media_calls": state.media_calls,
-                        "last_auth": state.last_auth})
+        counts = {"task_calls": state.task_calls, "generate_calls": state.generate_calls,
+                  "media_calls": state.media_calls, "last_auth": state.last_auth}
+        deliveries = list(state.deliveries)
+    return jsonify({**counts, "callbacks": [delivery.as_json() for delivery in deliveries]})
 
 
 def _not_found(error: Exception) -> Response:
@@ -796,6 +965,7 @@ def create_emulator(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
     app.extensions["flux_emulator"] = EmulatorState()
     app.add_url_rule("/flux/tasks", view_func=flux_tasks, methods=["POST"])
+    app.add_url_rule("/flux/images", view_func=flux_images, methods=["POST"])
     app.add_url_rule("/media/<task_id>/<name>", view_func=media, methods=["GET"])
     app.add_url_rule("/_emulator/config", view_func=set_config, methods=["POST"])
     app.add_url_rule("/_emulator/reset", view_func=reset, methods=["POST"])
@@ -825,8 +995,10 @@ class EmulatorServer(ServerThread):
         return self
 
     def stop(self) -> None:
-        """Wake any sleeping fault, then stop serving and free the port."""
-        self.app.extensions["flux_emulator"].stopping.set()
+        """Wake any sleeping fault or sync generation, cancel callbacks, then stop serving and free the port."""
+        state = self.app.extensions["flux_emulator"]
+        state.stopping.set()
+        state.stop_deliveries(wait=float(self.app.config["CALLBACK_TIMEOUT_SECONDS"]) + 1)
         super().stop()
 
 
@@ -841,12 +1013,15 @@ def fault_arg(value: object) -> str | list[str] | None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options for running the emulator alone."""
-    parser = argparse.ArgumentParser(prog="python -m flux_emulator", description="Run the Flux Tasks API emulator.")
+    parser = argparse.ArgumentParser(prog="python -m flux_emulator",
+                                     description="Run the Flux Images and Tasks API emulator.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5001, help="0 picks a free port")
     parser.add_argument("--token", default=DEFAULT_CONFIG["TOKEN"], help="the one bearer token accepted")
     parser.add_argument("--pending-seconds", type=float, default=DEFAULT_CONFIG["PENDING_SECONDS"],
                         help="how long pending samples stay pending after they are first asked about")
+    parser.add_argument("--generate-seconds", type=float, default=DEFAULT_CONFIG["GENERATE_SECONDS"],
+                        help="how long a task made with POST /flux/images stays pending")
     parser.add_argument("--fault", help=f"one of {', '.join(TASK_FAULTS)}; comma-separate to script calls")
     parser.add_argument("--image-fault", help=f"one of {', '.join(IMAGE_FAULTS)}")
     parser.add_argument("--quiet", action="store_true", help="print only the address, not every request")
@@ -859,13 +1034,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         app = create_emulator({"TOKEN": args.token, "PENDING_SECONDS": args.pending_seconds,
-                               "FAULT": fault_arg(args.fault), "IMAGE_FAULT": fault_arg(args.image_fault)})
+                               "GENERATE_SECONDS": args.generate_seconds, "FAULT": fault_arg(args.fault),
+                               "IMAGE_FAULT": fault_arg(args.image_fault)})
     except ValueError as exc:
         parser.error(str(exc))
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(args.host, args.port, app, threaded=True)
-    print(f"Flux Tasks API emulator on http://{args.host}:{server.server_port}", flush=True)
+    print(f"Flux API emulator on http://{args.host}:{server.server_port}", flush=True)
     print(f"Token: {args.token}", flush=True)
     print(f"Sample IDs: {','.join(SAMPLE_IDS)}", flush=True)
     try:
@@ -873,6 +1049,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        state = app.extensions["flux_emulator"]
+        state.stopping.set()
+        state.stop_deliveries(wait=1.0)
         server.server_close()
 
 

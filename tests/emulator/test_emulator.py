@@ -483,11 +483,13 @@ def test_image_fault_list_then_normal(server: EmulatorServer) -> None:
 
 
 def test_stats_count_calls_and_keep_the_last_media_authorization(server: EmulatorServer) -> None:
-    assert stats(server) == {"task_calls": 0, "media_calls": 0, "last_auth": None}
+    assert stats(server) == {"task_calls": 0, "generate_calls": 0, "media_calls": 0, "last_auth": None,
+                             "callbacks": []}
     call(server, {"id": emulator.DONE_ID})
     call(server, {"id": emulator.DONE_ID}, headers={})
     requests.get(media_url(server), headers={"Authorization": "Bearer leaked"}, timeout=TIMEOUT)
-    assert stats(server) == {"task_calls": 2, "media_calls": 1, "last_auth": "Bearer leaked"}
+    assert stats(server) == {"task_calls": 2, "generate_calls": 0, "media_calls": 1, "last_auth": "Bearer leaked",
+                             "callbacks": []}
     requests.get(media_url(server), timeout=TIMEOUT)
     assert stats(server)["last_auth"] is None
 
