@@ -12,7 +12,7 @@ from gallery.flux.client import ApiError
 from gallery.flux.models import BadIds, parse_ids
 from gallery.services import services
 from gallery.web.viewmodels import plural
-from gallery.workspace.importer import Importer, ImportSummary
+from gallery.workspace.importer import PAGE, Importer, ImportSummary
 
 DAY = click.DateTime(["%Y-%m-%d"])
 
@@ -28,8 +28,11 @@ def init_app(app: Flask) -> None:
               help="A file of task IDs (one per line, or separated by commas or spaces).")
 @click.option("--since", type=DAY, help="Import every task created on or after this day (UTC), e.g. 2026-11-01.")
 @click.option("--until", type=DAY, help="With --since: up to and including this day (UTC). Default: today.")
+@click.option("--page-size", type=click.IntRange(1, 50), default=PAGE, show_default=True,
+              help="Tasks asked for in one Tasks API call.")
 @with_appcontext
-def import_command(ids: tuple[str, ...], id_file, since: datetime | None, until: datetime | None) -> None:
+def import_command(ids: tuple[str, ...], id_file, since: datetime | None, until: datetime | None,
+                   page_size: int) -> None:
     """Keep tasks in the workspace: by ID (flask import <id>,<id>…), from --file, or by --since/--until."""
     text = " ".join(ids) + (" " + id_file.read() if id_file else "")
     if since is None and until is not None:
@@ -39,7 +42,7 @@ def import_command(ids: tuple[str, ...], id_file, since: datetime | None, until:
     if since is None and not text.strip():
         raise click.UsageError("Give task IDs, --file, or --since. See flask import --help.")
     s = services()
-    importer = Importer(s.tasks.client, s.kept)
+    importer = Importer(s.tasks.client, s.kept, page=page_size)
     with _bar() as bar:
         job = bar.add_task("Importing", total=None)
 

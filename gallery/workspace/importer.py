@@ -38,21 +38,22 @@ class ImportSummary:
 class Importer:
     """Fetches tasks from the Tasks API and keeps the finished ones, marked as imported."""
 
-    def __init__(self, client: FluxClient, kept: KeptTasks) -> None:
+    def __init__(self, client: FluxClient, kept: KeptTasks, *, page: int = PAGE) -> None:
         self.client = client
         self.kept = kept
+        self.page = page
 
     def by_ids(self, ids: Iterable[str], progress: Progress = lambda done, total: None) -> ImportSummary:
-        """Import the named tasks, PAGE at a time."""
+        """Import the named tasks, a page at a time."""
         ids = list(dict.fromkeys(ids))
         summary = ImportSummary()
-        for start in range(0, len(ids), PAGE):
-            chunk = ids[start:start + PAGE]
+        for start in range(0, len(ids), self.page):
+            chunk = ids[start:start + self.page]
             records = self.client.fetch(chunk)
             part = self._keep([records[task_id] for task_id in chunk if task_id in records])
             part.unknown += [task_id for task_id in chunk if task_id not in records]
             summary.add(part)
-            progress(min(start + PAGE, len(ids)), len(ids))
+            progress(min(start + self.page, len(ids)), len(ids))
         return summary
 
     def by_window(self, since: datetime, until: datetime,
@@ -63,7 +64,7 @@ class Importer:
         # The window's end is fixed before the first page, so tasks made while it runs do not shift the pages.
         low, high = since.timestamp(), until.timestamp()
         while count is None or offset < count:
-            items, count = self.client.window(low, high, offset=offset, limit=PAGE)
+            items, count = self.client.window(low, high, offset=offset, limit=self.page)
             if not items:
                 break  # fewer tasks than the count promised (some were cleared upstream): nothing more to ask
             summary.add(self._keep(items))
