@@ -28,6 +28,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import search  # noqa: E402  (bench/search.py)
+
 from flux_emulator.app import synthetic_id  # noqa: E402
 
 TOKEN = "bench-token"
@@ -378,6 +380,15 @@ def table(results: dict) -> str:
         lines.append(f"| peak worker RSS, zipping {count} 6.5 MB PNGs ({row['zip_mb']:.0f} MiB zip) | "
                      f"{row['peak_mb']:.0f} MiB | {row['baseline_mb']:.0f} MiB idle | +{row['growth_mb']:.0f} MiB "
                      f"| flat in gallery size |")
+    found = results["search"]
+    lines.append(f"| search, a word or phrase ({found['tasks']:,} kept tasks, SQLite) | "
+                 f"p50 {found['word']['p50_ms']:.1f} ms, p95 {found['word']['p95_ms']:.1f} ms | — | — | "
+                 f"p95 ≤ {found['target_p95_ms']:.0f} ms |")
+    lines.append(f"| search, words and filters | p50 {found['filtered']['p50_ms']:.1f} ms, "
+                 f"p95 {found['filtered']['p95_ms']:.1f} ms | — | — | p95 ≤ {found['target_p95_ms']:.0f} ms |")
+    lines.append(f"| a page of Recent | p50 {found['recent_page']['p50_ms']:.1f} ms | — | — | — |")
+    lines.append(f"| keeping one task (insert, full-text index) | p50 {found['keep']['p50_ms']:.2f} ms, "
+                 f"p95 {found['keep']['p95_ms']:.2f} ms | — | — | — |")
     return "\n".join(lines)
 
 
@@ -396,6 +407,9 @@ def verdicts(results: dict) -> list[tuple[str, bool]]:
     memory = results["memory"]
     # Flat: a gallery four times as large raises the peak by less than two of its images.
     checks.append(("zip memory flat in gallery size", memory["zip_40"]["peak_mb"] - memory["zip_10"]["peak_mb"] < 13))
+    found = results["search"]
+    checks.append((f"search over {found['tasks']:,} kept tasks: p95 within {found['target_p95_ms']:.0f} ms",
+                   max(found["word"]["p95_ms"], found["filtered"]["p95_ms"]) <= found["target_p95_ms"]))
     return checks
 
 
@@ -419,6 +433,7 @@ def main() -> None:
                 "grid": grid_bytes(app_url, emulator_url),
             }
         results["memory"] = memory(emulator_url, Path(workdir))
+    results["search"] = search.run(search.TASKS // 10 if options.quick else search.TASKS)
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "platform": platform.platform(), "seconds": round(time.monotonic() - started, 1)}
     results["targets"] = [{"target": name, "met": met} for name, met in verdicts(results)]
