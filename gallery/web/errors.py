@@ -9,6 +9,8 @@ from werkzeug.exceptions import HTTPException
 from gallery.flux.client import ApiError
 from gallery.flux.models import BadIds
 from gallery.infra.slots import Busy
+from gallery.workspace.kept import BadCursor
+from gallery.workspace.query import BadQuery
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,8 @@ UPSTREAM = {
 def init_app(app: Flask) -> None:
     """Register the error handlers."""
     app.register_error_handler(BadIds, _bad_ids)
+    app.register_error_handler(BadQuery, _bad_query)
+    app.register_error_handler(BadCursor, _bad_query)
     app.register_error_handler(ApiError, _upstream)
     app.register_error_handler(Busy, _busy)
     app.register_error_handler(HTTPException, _http)
@@ -37,6 +41,10 @@ def init_app(app: Flask) -> None:
 
 def _bad_ids(error: BadIds) -> Response:
     return _page(400, "That link does not name a gallery", str(error), hint="Check the task IDs and try again.")
+
+
+def _bad_query(error: ValueError) -> Response:
+    return _page(400, "That search cannot be run", str(error), hint="Change the search and try again.")
 
 
 def _upstream(error: ApiError) -> Response:

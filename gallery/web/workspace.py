@@ -1,0 +1,120 @@
+"""Workspace routes: Recent (every kept task, newest first) and search, as pages and as JSON, paged by cursor."""
+
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from gallery.flux.models import Task
+from gallery.services import services
+from gallery.web.galleries import compress
+from gallery.web.urls import FlaskUrls
+from gallery.web.viewmodels import GalleryView, gallery_view
+from gallery.workspace.kept import Page
+from gallery.workspace.query import Query, parse_query
+
+bp = Blueprint("workspace", __name__)
+
+PAGE_TASKS = 48  # a task has one to four images: one page is at most about 200 thumbnails
+NOTICE_COOKIE = "workspace_notice_seen"
+
+
+@dataclass(frozen=True)
+class ListingView:
+    """A page of a listing (Recent or a search): its heading, the grid of its tasks, and the way on."""
+
+    kind: str  # "recent" or "search"
+    heading: str
+    query: str
+    grid: GalleryView
+    next_url: str | None  # the next page as a page, for the "Older" link that works without JavaScript
+    next_api_url: str | None  # the next page as JSON, for the script that loads it while the reader scrolls
+    next_cursor: str | None
+    first_page: bool
+
+    def to_json(self) -> dict:
+        """The gallery JSON's `tasks`, plus the cursor and address of the next page."""
+        return {"tasks": [task.to_json() for task in self.grid.tasks], "next": self.next_cursor,
+                "next_url": self.next_api_url, "query": self.query or None}
+
+
+@bp.get("/recent")
+@compress.compressed()
+def recent() -> Response:
+    """Every task this server has kept, newest first."""
+    return _page(_recent_view())
+
+
+@bp.get("/api/recent")
+@compress.compressed()
+def api_recent() -> Response:
+    """Recent as JSON."""
+    return _json(_recent_view())
+
+
+@bp.get("/search")
+@compress.compressed()
+def search() -> Response:
+    """Search the kept tasks' prompts, with filters; the query stays in the address, so a search is a link."""
+    return _page(_search_view())
+
+
+@bp.get("/api/search")
+@compress.compressed()
+def api_search() -> Response:
+    """Search as JSON."""
+    return _json(_search_view())
+
+
+def _recent_view() -> ListingView:
+    cursor = request.args.get("cursor") or None
+    page = services().kept.recent(cursor, PAGE_TASKS)
+    return _listing("recent", "Recent", "", page, cursor is None)
+
+
+def _search_view() -> ListingView:
+    text = request.args.get("q", "")
+    query = parse_query(text)
+    cursor = request.args.get("cursor") or None
+    page = services().kept.search(query, cursor, PAGE_TASKS) if not query.empty else Page([], None)
+    return _listing("search", _search_heading(query), query.text, page, cursor is None)
+
+
+def _search_heading(query: Query) -> str:
+    return f"Search: {query.text}" if query.text else "Search"
+
+
+def _listing(kind: str, heading: str, query: str, page: Page, first_page: bool) -> ListingView:
+    """The view model of one page of a listing."""
+    args = {"q": query} if query else {}
+    return ListingView(
+        kind=kind, heading=heading, query=query, grid=_grid(page.tasks), first_page=first_page,
+        next_url=url_for(f"workspace.{kind}", cursor=page.next, **args) if page.next else None,
+        next_api_url=url_for(f"workspace.api_{kind}", cursor=page.next, **args) if page.next else None,
+        next_cursor=page.next,
+    )
+
+
+def _grid(tasks: list[Task]) -> GalleryView:
+    """The grid of a page of kept tasks, with broken images marked as in a gallery."""
+    s = services()
+    broken = {(task.id, image.index): reason for task in tasks for image in task.images
+              if (reason := s.originals.failure(task.id, image.index))}
+    return gallery_view(tuple(task.id for task in tasks), tasks, FlaskUrls(), s.thumb_sizes, broken=broken)
+
+
+def _page(view: ListingView) -> Response:
+    # Recent and search show what this server has seen to anyone who may open it: say so, the first time.
+    show_notice = not request.cookies.get(NOTICE_COOKIE)
+    response = Response(render_template("listing.html", listing=view, page=view.grid, show_notice=show_notice,
+                                        sample_data=services().sample_data))
+    response.headers["Cache-Control"] = "private, no-cache"
+    if show_notice:
+        response.set_cookie(NOTICE_COOKIE, "1", max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
+                            secure=request.is_secure)
+    return response
+
+
+def _json(view: ListingView) -> Response:
+    response = jsonify(view.to_json())
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
