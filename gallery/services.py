@@ -18,9 +18,9 @@ from gallery.images.originals import Failures, ImageFetcher, Originals
 from gallery.images.thumbnails import Thumbnailer
 from gallery.infra.coalesce import Coalescer, LocalCoalescer
 from gallery.infra.disk import DiskStore, RecordStore
-from gallery.infra.ratelimit import MemoryRateLimiter, RateLimiter
 from gallery.infra.slots import Slots
 from gallery.settings import Settings
+from gallery.web import ratelimit
 from gallery.web.pagecache import PageCache
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,6 @@ class Services:
     slots: Slots
     pages: PageCache
     thumbnailer: Thumbnailer
-    limits: dict[str, RateLimiter]  # by endpoint
 
 
 def init_app(app: Flask, settings: Settings, token: str) -> None:
@@ -84,12 +83,10 @@ def init_app(app: Flask, settings: Settings, token: str) -> None:
         redis = shared.connect(settings.redis_url)
         records: RecordStore = shared.RedisStore(redis)
         coalescer: Coalescer = shared.RedisCoalescer(redis, wait=wait)
-        pages: RateLimiter = shared.RedisRateLimiter(redis, settings.rate_limit, "pages")
-        images: RateLimiter = shared.RedisRateLimiter(redis, settings.image_rate_limit, "images")
+        ratelimit.init_app(app, settings, redis.connection_pool)
     else:
         records, coalescer = store, LocalCoalescer(wait=wait)
-        pages = MemoryRateLimiter(settings.rate_limit)
-        images = MemoryRateLimiter(settings.image_rate_limit)
+        ratelimit.init_app(app, settings)
     originals = Originals(store, fetcher, settings.max_image_pixels, failures=Failures(settings.image_error_ttl),
                           coalescer=coalescer, slots=slots, downloads=downloads)
     app.extensions["gallery"] = Services(
@@ -105,8 +102,6 @@ def init_app(app: Flask, settings: Settings, token: str) -> None:
         slots=slots,
         pages=PageCache(settings.page_cache_bytes),
         thumbnailer=Thumbnailer(store, originals, coalescer, settings.thumb_sizes, settings.max_image_pixels),
-        limits={"gallery.tasks": pages, "gallery.api_tasks": pages, "share.download": pages,
-                "gallery.thumb": images, "gallery.image": images, "share.preview": images},
     )
 
 

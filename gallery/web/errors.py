@@ -4,11 +4,13 @@ import logging
 import uuid
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from gallery.flux.client import ApiError
 from gallery.flux.models import BadIds
 from gallery.infra.slots import Busy
+from gallery.web import ratelimit
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,10 @@ def _http(error: HTTPException) -> Response:
     title = titles.get(error.code or 500, error.name)
     response = _page(error.code or 500, title, "This address does not lead to a gallery or an image."
                      if error.code == 404 else error.description or "", hint=None)
-    retry_after = getattr(error, "retry_after", None)
+    if isinstance(error, RateLimitExceeded):
+        retry_after = ratelimit.retry_after()
+    else:
+        retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
