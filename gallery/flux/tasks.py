@@ -5,10 +5,11 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from cachetools import LRUCache
 
 from gallery.flux.client import ApiError, FluxClient
 from gallery.flux.models import Status, Task, task_from_record
@@ -47,8 +48,8 @@ class TaskService:
         self.store = store
         self.coalescer = coalescer or LocalCoalescer()
         self._clock = clock
-        self._cache: OrderedDict[str, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: LRUCache[str, _Entry] = LRUCache(maxsize=max_entries)
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
 
     def find(self, ids: Iterable[str]) -> Found:
         """Tasks in the order of `ids`, asking the API only about those not fresh; kept copies if it fails."""
@@ -131,18 +132,12 @@ class TaskService:
     def _remembered(self, task_id: str) -> _Entry | None:
         """The entry kept in memory, now the most recently used."""
         with self._lock:
-            entry = self._cache.get(task_id)
-            if entry is not None:
-                self._cache.move_to_end(task_id)
-            return entry
+            return self._cache.get(task_id)  # a hit counts as a use
 
     def _remember(self, task_id: str, entry: _Entry) -> _Entry:
         """Keep an entry in memory, forgetting the least recently used past `max_entries`."""
         with self._lock:
             self._cache[task_id] = entry
-            self._cache.move_to_end(task_id)
-            while len(self._cache) > self.max_entries:
-                self._cache.popitem(last=False)
         return entry
 
     def _stored(self, task_id: str) -> _Entry | None:

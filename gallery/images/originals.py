@@ -3,12 +3,12 @@
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
 
 import requests
 import urllib3.exceptions
+from cachetools import TTLCache
 
 from gallery.images.egress import BlockedUrl, EgressPolicy, blocked_reason, guarded_session
 from gallery.images.pipeline import ThumbnailError, inspect
@@ -114,30 +114,20 @@ class Failures:
     def __init__(self, ttl: float = 60.0, max_entries: int = 10_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
-        self.max_entries = max_entries
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
-        self._lock = threading.Lock()
+        # Least recently used go first past max_entries; each entry is forgotten `ttl` seconds after it was added.
+        self._entries: TTLCache[str, str] = TTLCache(maxsize=max_entries, ttl=max(ttl, 0.0), timer=clock)
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
 
     def get(self, key: str) -> str | None:
         """Why `key` failed, if it failed less than `ttl` seconds ago."""
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if self._clock() - entry[0] >= self.ttl:
-                del self._entries[key]
-                return None
-            return entry[1]
+            return self._entries.get(key)
 
     def add(self, key: str, reason: str) -> None:
         if self.ttl <= 0:
             return
         with self._lock:
-            self._entries[key] = (self._clock(), reason)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._entries[key] = reason
 
     def clear(self) -> None:
         with self._lock:
