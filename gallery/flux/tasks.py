@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 # Failures after which a kept copy, however old, is better than an error page (RFC 5861 stale-if-error).
 STALE_KINDS = frozenset({"rate_limited", "unavailable", "timeout", "bad_response", "paused"})
+MIN_UNFINISHED_KEEP = 60.0  # seconds a shared store keeps an unfinished task's record, at least
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,10 @@ class TaskService:
         entry = self._remember(task.id, _Entry(task, self._clock()))
         if self.store is not None and record is not None:
             body = json.dumps({"fetched_at": entry.fetched_at, "record": record}, ensure_ascii=False)
-            self.store.write(self._key(task.id), body.encode())
+            # A pending or unknown task's record is asked for again after pending_ttl; kept a while longer it can
+            # still stand in when the upstream fails, but it must not stay for good (anyone can name any ID).
+            ttl = None if task.finished else max(MIN_UNFINISHED_KEEP, 4 * self.pending_ttl)
+            self.store.write(self._key(task.id), body.encode(), ttl=ttl)
 
     def _fetch(self, ids: list[str]) -> dict[str, Task]:
         # Whoever led a coalesced call just before us (here or, with Redis, on another server) may have

@@ -40,9 +40,10 @@ class RedisStore:
             log.warning("Redis read failed (%s); treating %s as missing", type(error).__name__, key)
             return None
 
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, data: bytes, ttl: float | None = None) -> None:
+        """Store `data` under `key`, for good or, with `ttl`, for that many seconds."""
         try:
-            self.client.set(self.prefix + key, data)
+            self.client.set(self.prefix + key, data, px=max(1, round(ttl * 1000)) if ttl else None)
         except redis.RedisError as error:
             log.warning("Redis write failed (%s); %s kept in memory only", type(error).__name__, key)
 

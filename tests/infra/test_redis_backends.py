@@ -105,3 +105,13 @@ def test_two_server_processes_make_one_upstream_call_between_them(gunicorn_pair,
         thread.join()
     assert results == [200] * 6
     assert emulator_stats(emulator)["task_calls"] == 1
+
+
+def test_records_of_unfinished_tasks_expire_in_redis_and_finished_ones_stay(emulator, tmp_path, redis_url,
+                                                                            redis_client):
+    client = shared_app(emulator, tmp_path, redis_url).test_client()
+    ids = [sample.DONE_ID, sample.FAILED_ID, sample.PENDING_ID, sample.UNKNOWN_ID]
+    assert client.get("/api/tasks/" + ",".join(ids)).status_code == 200
+    ttl = {task_id: redis_client.ttl(f"fluxgallery:tasks/{task_id}.json") for task_id in ids}
+    assert ttl[sample.DONE_ID] == ttl[sample.FAILED_ID] == -1  # kept for good
+    assert 55 <= ttl[sample.PENDING_ID] <= 60 and 55 <= ttl[sample.UNKNOWN_ID] <= 60
