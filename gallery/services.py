@@ -3,6 +3,7 @@
 import ipaddress
 import logging
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -42,6 +43,12 @@ class Services:
     slots: Slots
     pages: PageCache
     thumbnailer: Thumbnailer
+
+    def close(self) -> None:
+        """End the background threads and close pooled connections; the app must not serve after this."""
+        self.thumbnailer.close()  # first: its jobs use the originals
+        self.tasks.close()
+        self.originals.fetcher.close()
 
 
 def init_app(app: Flask, settings: Settings, token: str) -> None:
@@ -89,7 +96,7 @@ def init_app(app: Flask, settings: Settings, token: str) -> None:
         ratelimit.init_app(app, settings)
     originals = Originals(store, fetcher, settings.max_image_pixels, failures=Failures(settings.image_error_ttl),
                           coalescer=coalescer, slots=slots, downloads=downloads)
-    app.extensions["gallery"] = Services(
+    app.extensions["gallery"] = built = Services(
         settings=settings,
         tasks=TaskService(client, pending_ttl=settings.pending_ttl, store=records, coalescer=coalescer),
         originals=originals,
@@ -103,6 +110,8 @@ def init_app(app: Flask, settings: Settings, token: str) -> None:
         pages=PageCache(settings.page_cache_bytes),
         thumbnailer=Thumbnailer(store, originals, coalescer, settings.thumb_sizes, settings.max_image_pixels),
     )
+    # Closed when the app is collected (tests make many) or, at the latest, when the process exits.
+    weakref.finalize(app, built.close)
 
 
 def _is_loopback(url: str) -> bool:

@@ -33,6 +33,7 @@ def fixture_app(emulator, tmp_path):
     yield app
     # Thumbnails prepared in the background must not spill into the next test's emulator counters.
     app.extensions["gallery"].thumbnailer.wait_idle(30)
+    app.extensions["gallery"].close()
 
 
 @pytest.fixture
@@ -43,6 +44,7 @@ def sample_app(monkeypatch, tmp_path):
     monkeypatch.setenv("GALLERY_EMULATOR_PORT", "0")  # a private emulator: tests must not share port 5001
     app = create_app()
     yield app
+    app.extensions["gallery"].close()
     app.extensions["emulator"].stop()
 
 
@@ -88,4 +90,5 @@ def live_server(emulator, browser_cache):
     with ServerThread(app) as server:
         yield server
     app.extensions["gallery"].thumbnailer.wait_idle(30)
+    app.extensions["gallery"].close()
 

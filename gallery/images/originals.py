@@ -37,7 +37,16 @@ class ImageFetcher:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.policy = policy or EgressPolicy()
-        self._local = threading.local()
+        self._local = threading.local()  # a session per thread: requests.Session is not documented as thread-safe
+        self._sessions: list[requests.Session] = []  # every thread's, to close them all in close()
+        self._sessions_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close every thread's connections to image hosts."""
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def fetch(self, url: str) -> bytes:
         """The bytes at `url`, which must answer 200 with a PNG, JPEG or WebP content type and no encoding."""
@@ -105,6 +114,8 @@ class ImageFetcher:
             # identity: a compressed body could inflate far past the byte cap.
             session.headers.update({"accept": "image/png,image/jpeg,image/webp", "accept-encoding": "identity"})
             self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
         return session
 
 
