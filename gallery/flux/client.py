@@ -17,7 +17,6 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 3.05  # slightly over a multiple of 3 s, the TCP retransmission window (requests' advice)
 MAX_BODY_BYTES = 8 * 1024 * 1024  # 50 full task records are far smaller; anything bigger is not a Tasks API answer
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_CODES = frozenset({"no_token", "invalid_token", "token_expired", "token_mismatched", "used_up", "disabled"})
 
 

@@ -10,6 +10,7 @@ import requests
 import urllib3.exceptions
 from cachetools import TTLCache
 
+from gallery.flux.client import CONNECT_TIMEOUT
 from gallery.images.egress import BlockedUrl, EgressPolicy, blocked_reason, guarded_session
 from gallery.images.pipeline import ThumbnailError, inspect
 from gallery.infra.coalesce import Coalescer, LocalCoalescer
@@ -19,7 +20,6 @@ from gallery.infra.slots import Slots
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 5.0  # the longest silence between bytes; IMAGE_TIMEOUT bounds the whole download
 CHUNK = 64 * 1024
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
@@ -186,10 +186,6 @@ class Originals:
         result = self._decode(key, lambda: make(data))
         self.store.write(key, data)
         return result
-
-    def remember_failure(self, task_id: str, index: int, reason: str) -> None:
-        """Note that an image could not be used, so pages can say so and nobody fetches it again soon."""
-        self.failures.add(self.key(task_id, index), reason)
 
     def _fetch_whole(self, key: str, url: str | None) -> bytes:
         """Download, prove whole with a full decode (a truncated or hostile file is never kept), keep."""
