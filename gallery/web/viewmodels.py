@@ -156,13 +156,7 @@ class TaskView:
 
     @property
     def status_label(self) -> str:
-        return {
-            Status.DONE: "Done",
-            Status.PENDING: "Still generating",
-            Status.FAILED: "Failed",
-            Status.UNKNOWN: "Not found",
-            Status.UNAVAILABLE: "Not loaded",
-        }[self.status]
+        return self.status.label
 
     def to_json(self) -> dict:
         return {
@@ -203,9 +197,9 @@ class Summary:
     @property
     def label(self) -> str:
         parts = [f"{plural(self.images, 'image')} from {plural(self.tasks, 'task')}"]
-        parts += [f"{count} {word}" for count, word in
-                  ((self.pending, "pending"), (self.failed, "failed"), (self.unknown, "not found"),
-                   (self.unavailable, "not loaded")) if count]
+        parts += [f"{count} {status.counted}" for count, status in
+                  ((self.pending, Status.PENDING), (self.failed, Status.FAILED), (self.unknown, Status.UNKNOWN),
+                   (self.unavailable, Status.UNAVAILABLE)) if count]
         return " · ".join(parts)
 
     @property
