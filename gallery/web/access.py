@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from gallery.web.errors import wants_json
+
 bp = Blueprint("access", __name__)
 
 COOKIE = "gallery_access"
@@ -50,7 +52,7 @@ def _has_access() -> bool:
 def _require_key() -> Response | None:
     if request.endpoint in OPEN_ENDPOINTS or _has_access():
         return None
-    if request.path.startswith("/api/"):
+    if wants_json():
         response = jsonify({"error": {"status": 401, "title": "This gallery needs its access key",
                                       "detail": "Open the gallery in a browser and enter the key.", "trace_id": None}})
         response.status_code = 401

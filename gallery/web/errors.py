@@ -28,6 +28,11 @@ UPSTREAM = {
 }
 
 
+def wants_json() -> bool:
+    """Whether the current request is for the JSON API, so any error it gets is JSON rather than an HTML page."""
+    return request.path.startswith("/api/")
+
+
 def init_app(app: Flask) -> None:
     """Register the error handlers."""
     app.register_error_handler(BadIds, _bad_ids)
@@ -82,7 +87,7 @@ def _unexpected(error: Exception) -> Response:
 
 def _page(status: int, title: str, detail: str, *, hint: str | None, trace_id: str | None = None) -> Response:
     """The error as an HTML page, or as JSON for the API route."""
-    if request.path.startswith("/api/"):
+    if wants_json():
         response = jsonify({"error": {"status": status, "title": title, "detail": detail, "trace_id": trace_id}})
     else:
         response = Response(render_template("error.html", status=status, title=title, detail=detail, hint=hint,
