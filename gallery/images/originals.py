@@ -23,6 +23,9 @@ T = TypeVar("T")
 READ_TIMEOUT = 5.0  # the longest silence between bytes; IMAGE_TIMEOUT bounds the whole download
 CHUNK = 64 * 1024
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
+# Why a done task's image cannot be had when its record gives no http(s) address: the one wording every route
+# (thumbnails, originals, link previews, the zip, the page's card) shows.
+NO_ADDRESS = "the task gives no usable image address"
 
 
 class ImageFetchError(Exception):
@@ -200,7 +203,7 @@ class Originals:
             raise ImageFetchError(reason)
         try:
             if url is None:
-                raise ImageFetchError("the task gives no usable image address")
+                raise ImageFetchError(NO_ADDRESS)
             return self.downloads.run(lambda: self.fetcher.fetch(url))
         except ImageFetchError as error:
             self.failures.add(key, str(error))

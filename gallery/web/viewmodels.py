@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Protocol
 
 from gallery.flux.models import TASK_ID, Image, Status, Task, aspect, clip
+from gallery.images.originals import NO_ADDRESS
 
 DASH = "—"
-NO_ADDRESS = "the task gives no usable image address"
 
 # One image of a gallery, as the `image` query parameter names it: "<task id>-<image index>".
 IMAGE_KEY = re.compile(rf"({TASK_ID.pattern})-(\d{{1,4}})")
