@@ -37,7 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # One proxy's X-Forwarded-* only: anything further left is whatever the client chose to send.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
     wiring.init_app(app, settings, token)
-    access.init_app(app)
+    access.init_app(app, settings)
     app.config["COMPRESS_REGISTER"] = False  # only the views marked @compress.compressed() are compressed
     views.compress.init_app(app)
     app.register_blueprint(views.bp)
