@@ -58,11 +58,9 @@ class LocalCoalescer:
 
 
 def own_copy(error: BaseException) -> BaseException:
-    """A new error of the same class with the same args and attributes, and no traceback yet.
-
-    Built with __new__ rather than copy.copy: that calls __init__ again with the args, which fails for errors
-    whose __init__ takes other arguments (ApiError) and rewords those whose __init__ composes the message.
-    """
+    """A new error of the same class with the same args and attributes, and no traceback yet."""
+    # Built with __new__ rather than copy.copy: that calls __init__ again with the args, which fails for errors
+    # whose __init__ takes other arguments (ApiError) and rewords those whose __init__ composes the message.
     twin = type(error).__new__(type(error), *error.args)
     twin.args = error.args
     twin.__dict__.update(vars(error))

@@ -12,7 +12,9 @@ from typing import Protocol
 
 # Keys are built from validated task IDs and numbers; anything else is a bug, not a path to follow.
 KEY = re.compile(r"[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*")
-# Beside the keys (which never start with a dot): the shared byte count of the evictable folders, and its lock.
+# Beside the keys (which never start with a dot): the byte count of the evictable folders, and its lock. Every
+# DiskStore on one folder (the workers of one server are separate processes) keeps this one count, changing it
+# only under an exclusive flock, so together they keep to the cap instead of each counting only its own writes.
 USAGE = ".usage"
 USAGE_LOCK = ".usage.lock"
 
@@ -27,9 +29,7 @@ class RecordStore(Protocol):
 class DiskStore:
     """Bytes kept under a folder, one file per key, written so readers never see a partial file.
 
-    Keys under an `evictable` folder count against `max_bytes`; past it, the least recently used go first. Every
-    DiskStore on one folder (the workers of one server, each a process) keeps one count of those bytes in
-    `.usage`, changed only under an exclusive lock on `.usage.lock`, so together they keep to the cap.
+    Keys under an `evictable` folder count against `max_bytes`; past it, the least recently used go first.
     """
 
     def __init__(self, root: str | os.PathLike, *, max_bytes: int = 0,
@@ -60,10 +60,8 @@ class DiskStore:
         return data
 
     def write(self, key: str, data: bytes, ttl: float | None = None) -> None:
-        """Store `data` under `key` atomically: a temporary file in the same folder, then a rename.
-
-        `ttl` is for stores shared between servers (RedisStore); a file here stays until it is written again.
-        """
+        """Store `data` under `key` atomically: a temporary file in the same folder, then a rename."""
+        # `ttl` is for stores shared between servers (RedisStore); a file here stays until it is written again.
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
@@ -131,9 +129,8 @@ class DiskStore:
         return sum(size for _, size, _ in self._files())
 
     def _evict(self) -> int:
-        """Remove the least recently used files until usage is back under 90 % of the cap; the bytes left.
-
-        It counts the files afresh, so a count that drifted (files removed by hand, a crash) is put right here."""
+        """Remove the least recently used files until usage is back under 90 % of the cap; the bytes left."""
+        # Counted afresh from the files, so a count that drifted (files removed by hand, a crash) is put right here.
         files = sorted(self._files(), key=lambda entry: entry[0])
         usage = sum(size for _, size, _ in files)
         goal = int(self.max_bytes * 0.9)

@@ -1,14 +1,4 @@
-"""Per-client rate limits, app-wide, with Flask-Limiter: one visitor cannot spend the team's API quota.
-
-Every route spends one of two per-minute allowances unless it is listed as open here: images (thumbnails and
-originals) spend IMAGE_RATE_LIMIT, every other route (galleries, JSON, zips, link previews, the access form's
-answer) spends RATE_LIMIT. A route added later is limited unless someone decides otherwise.
-
-The strategy is a moving window: at most N requests in any 60 seconds, so no burst of 2N across a window's edge
-(as a fixed window allows), an exact count that tests can rely on, and a Retry-After that says when the oldest
-request leaves the window. It keeps one timestamp per request per client; with the defaults that is at most 660
-per client, held for a minute.
-"""
+"""Per-client rate limits, app-wide, with Flask-Limiter: one visitor cannot spend the team's API quota."""
 
 import math
 import time
@@ -20,7 +10,13 @@ from flask_limiter.util import get_remote_address
 
 from gallery.settings import Settings
 
+# A moving window: at most N requests in any 60 seconds. No burst of 2N across a window's edge (as a fixed window
+# allows), an exact count, and a Retry-After that says when the oldest request leaves the window. It keeps one
+# timestamp per request per client for a minute: with the defaults at most 660 per client.
 STRATEGY = "moving-window"
+# Every route spends one of two allowances unless it is open: images spend IMAGE_RATE_LIMIT, every other route
+# (galleries, JSON, zips, link previews, the access form's answer) RATE_LIMIT. So a route added later is limited
+# unless someone decides otherwise.
 # Never limited: the health check, the favicon redirect, the paste-your-IDs form and the access form itself
 # (Flask-Limiter never limits static files). None of them reaches the upstream or an image.
 OPEN = frozenset({"gallery.healthz", "gallery.favicon", "gallery.index", "access.form"})
@@ -65,6 +61,9 @@ def init_app(app: Flask, settings: Settings, redis_pool: object | None = None) -
 def retry_after() -> int:
     """Whole seconds until the limit the current request broke lets one more request through, at least 1."""
     breached = current_app.extensions[EXTENSION].current_limit
-    # window.reset_time, not reset_at: that one is rounded up a second more, which would say 61 for a minute.
-    seconds = breached.window.reset_time - time.time() if breached is not None else 60
+    try:
+        # window.reset_time, not reset_at: that one is rounded up a second more, which would say 61 for a minute.
+        seconds = breached.window.reset_time - time.time() if breached is not None else 60
+    except Exception:  # noqa: BLE001 - Redis failing just now must not turn this 429 into a 500
+        seconds = 60
     return max(1, math.ceil(seconds))
