@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gallery import services as wiring
 from gallery.export import static as export
-from gallery.settings import DEFAULTS
+from gallery.settings import DEFAULTS, Settings
 from gallery.web import access, errors, headers, hooks, workspace
 from gallery.web import galleries as views
 from gallery.web import sharing as share_views
@@ -21,7 +21,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         load_dotenv(os.path.join(app.root_path, ".env"))  # a .env beside app.py, never overriding the environment
-        app.config.from_prefixed_env("GALLERY")
+        # As text: each setting's own parser reads it (JSON would turn an access key "1e3" into 1000.0).
+        app.config.from_prefixed_env("GALLERY", loads=str)
         app.config["ACEDATACLOUD_API_BASE_URL"] = os.environ.get(
             "ACEDATACLOUD_API_BASE_URL", DEFAULTS["ACEDATACLOUD_API_BASE_URL"])
     else:
@@ -29,16 +30,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     token = wiring.read_token(test_config)
     if test_config:
         app.config.update(test_config)
+    settings = Settings.from_config(app.config)  # a bad value stops the start here, naming the setting
+    app.config.update(settings.as_config())
     # Query strings only: a gallery never takes a request body, so refuse big ones before reading them.
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
-    hops = int(app.config["PROXY_HOPS"])
-    if hops not in (0, 1):
-        raise ValueError(f"PROXY_HOPS must be 0 or 1, not {hops}")
-    if hops:
+    if settings.proxy_hops:
         # One proxy's X-Forwarded-* only: anything further left is whatever the client chose to send.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
-    wiring.init_app(app, token)
-    access.init_app(app)
+    wiring.init_app(app, settings, token)
+    access.init_app(app, settings)
     app.config["COMPRESS_REGISTER"] = False  # only the views marked @compress.compressed() are compressed
     views.compress.init_app(app)
     app.register_blueprint(views.bp)

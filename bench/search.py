@@ -47,7 +47,6 @@ def run(tasks: int = TASKS, runs: int = RUNS) -> dict:
     """Fill a fresh SQLite workspace with `tasks` tasks, then time searches, Recent and keeping one task."""
     from app import create_app
     from gallery.flux.models import task_from_record
-    from gallery.workspace.db import close
     from gallery.workspace.query import parse_query
 
     rng = random.Random(20261203)
@@ -85,7 +84,7 @@ def run(tasks: int = TASKS, runs: int = RUNS) -> dict:
                 cursor = page.next
         results["recent_page"] = percentiles(recent)
         results["target_p95_ms"] = TARGET_P95_MS
-        close(app)
+        app.extensions["gallery"].close()
     return results
 
 

@@ -3,6 +3,7 @@
 import ipaddress
 import logging
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,8 +19,9 @@ from gallery.images.originals import Failures, ImageFetcher, Originals
 from gallery.images.thumbnails import Thumbnailer
 from gallery.infra.coalesce import Coalescer, LocalCoalescer
 from gallery.infra.disk import DiskStore, RecordStore
-from gallery.infra.ratelimit import MemoryRateLimiter, RateLimiter
 from gallery.infra.slots import Slots
+from gallery.settings import Settings
+from gallery.web import ratelimit
 from gallery.web.pagecache import PageCache
 from gallery.workspace import db as workspace
 from gallery.workspace.kept import KeptTasks
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 class Services:
     """Everything a request needs beyond Flask itself."""
 
+    settings: Settings
     tasks: TaskService
     kept: KeptTasks
     originals: Originals
@@ -43,21 +46,26 @@ class Services:
     slots: Slots
     pages: PageCache
     thumbnailer: Thumbnailer
-    limits: dict[str, RateLimiter]  # by endpoint
+
+    def close(self) -> None:
+        """End the background threads and close pooled connections; the app must not serve after this."""
+        self.thumbnailer.close()  # first: its jobs use the originals
+        self.tasks.close()
+        self.originals.fetcher.close()
+        self.kept.close()
 
 
-def init_app(app: Flask, token: str) -> None:
+def init_app(app: Flask, settings: Settings, token: str) -> None:
     """Wire the client, caches and (with no token) the built-in emulator into `app`."""
-    config = app.config
-    base_url = config["ACEDATACLOUD_API_BASE_URL"]
+    base_url = settings.acedatacloud_api_base_url
     sample = False
     trusted: frozenset[tuple[str, int]] = frozenset()
-    if not token and config["EMULATOR"] == "auto":
+    if not token and settings.emulator == "auto":
         from flux_emulator.app import fault_arg
 
-        emulator = sample_data.connect(int(config["EMULATOR_PORT"]),
-                                       {"FAULT": fault_arg(config["EMULATOR_FAULT"]),
-                                        "IMAGE_FAULT": fault_arg(config["EMULATOR_IMAGE_FAULT"])})
+        emulator = sample_data.connect(settings.emulator_port,
+                                       {"FAULT": fault_arg(settings.emulator_fault),
+                                        "IMAGE_FAULT": fault_arg(settings.emulator_image_fault)})
         base_url, token, sample = emulator.url, emulator.token, True
         # The emulator serves its images from loopback: allow exactly its own origin, nothing else private.
         origin = urlsplit(emulator.url)
@@ -69,54 +77,50 @@ def init_app(app: Flask, token: str) -> None:
         # answers, so its exact origin is allowed, nothing else private.
         origin = urlsplit(base_url)
         trusted = frozenset({(origin.hostname, origin.port or DEFAULT_PORTS.get(origin.scheme))})
-    client = FluxClient(base_url, token, timeout=float(config["API_TIMEOUT"]),
-                        attempts=int(config["API_ATTEMPTS"]), deadline=float(config["API_DEADLINE"]),
-                        batch_size=int(config["BATCH_SIZE"]), budget=RetryBudget(float(config["RETRY_BUDGET"])))
-    store = DiskStore(config["CACHE_DIR"] or Path(app.instance_path) / "cache",
-                      max_bytes=int(config["CACHE_MAX_BYTES"]))
-    policy = EgressPolicy(hosts=_list(config["IMAGE_HOSTS"]), allow_private=flag(config["ALLOW_PRIVATE_IMAGE_HOSTS"]),
+    client = FluxClient(base_url, token, timeout=settings.api_timeout, attempts=settings.api_attempts,
+                        deadline=settings.api_deadline, batch_size=settings.batch_size,
+                        budget=RetryBudget(settings.retry_budget))
+    store = DiskStore(settings.cache_dir or Path(app.instance_path) / "cache", max_bytes=settings.cache_max_bytes)
+    policy = EgressPolicy(hosts=settings.image_hosts, allow_private=settings.allow_private_image_hosts,
                           trusted=trusted)
-    fetcher = ImageFetcher(timeout=float(config["IMAGE_TIMEOUT"]), max_bytes=int(config["MAX_IMAGE_BYTES"]),
-                           policy=policy)
-    wait = float(config["API_DEADLINE"]) + float(config["IMAGE_TIMEOUT"])
-    slots = Slots(int(config["THUMB_WORKERS"]), int(config["THUMB_QUEUE"]))
-    downloads = Slots(int(config["MAX_FETCHES"]), int(config["THUMB_QUEUE"]), wait=float(config["IMAGE_TIMEOUT"]))
-    if config["REDIS_URL"]:
+    fetcher = ImageFetcher(timeout=settings.image_timeout, max_bytes=settings.max_image_bytes, policy=policy)
+    wait = settings.api_deadline + settings.image_timeout
+    slots = Slots(settings.thumb_workers, settings.thumb_queue)
+    downloads = Slots(settings.max_fetches, settings.thumb_queue, wait=settings.image_timeout)
+    if settings.redis_url:
         # Several servers share task records, coalescing locks and rate limits; images stay on each disk.
         from gallery.infra import redis_backends as shared
 
-        redis = shared.connect(config["REDIS_URL"])
+        redis = shared.connect(settings.redis_url)
         records: RecordStore = shared.RedisStore(redis)
         coalescer: Coalescer = shared.RedisCoalescer(redis, wait=wait)
-        pages: RateLimiter = shared.RedisRateLimiter(redis, int(config["RATE_LIMIT"]), "pages")
-        images: RateLimiter = shared.RedisRateLimiter(redis, int(config["IMAGE_RATE_LIMIT"]), "images")
+        ratelimit.init_app(app, settings, redis.connection_pool)
     else:
         records, coalescer = store, LocalCoalescer(wait=wait)
-        pages = MemoryRateLimiter(int(config["RATE_LIMIT"]))
-        images = MemoryRateLimiter(int(config["IMAGE_RATE_LIMIT"]))
-    originals = Originals(store, fetcher, int(config["MAX_IMAGE_PIXELS"]),
-                          failures=Failures(float(config["IMAGE_ERROR_TTL"])), coalescer=coalescer, slots=slots,
-                          downloads=downloads)
-    workspace.init_app(app, workspace.database_url(str(config["DATABASE_URL"] or ""), app.instance_path))
-    kept = KeptTasks(app)
-    thumb_sizes = _sizes(config["THUMB_SIZES"])
-    app.extensions["gallery"] = Services(
-        tasks=TaskService(client, pending_ttl=float(config["PENDING_TTL"]), store=records, coalescer=coalescer,
+        ratelimit.init_app(app, settings)
+    originals = Originals(store, fetcher, settings.max_image_pixels, failures=Failures(settings.image_error_ttl),
+                          coalescer=coalescer, slots=slots, downloads=downloads)
+    workspace.init_app(app, workspace.database_url(settings.database_url, app.instance_path))
+    with app.app_context():
+        kept = KeptTasks(workspace.db.engine)
+    app.extensions["gallery"] = built = Services(
+        settings=settings,
+        tasks=TaskService(client, pending_ttl=settings.pending_ttl, store=records, coalescer=coalescer,
                           archive=kept),
         kept=kept,
         originals=originals,
         store=store,
-        thumb_sizes=thumb_sizes,
-        max_ids=int(config["MAX_IDS"]),
-        max_pixels=int(config["MAX_IMAGE_PIXELS"]),
+        thumb_sizes=settings.thumb_sizes,
+        max_ids=settings.max_ids,
+        max_pixels=settings.max_image_pixels,
         sample_data=sample,
         coalescer=coalescer,
         slots=slots,
-        pages=PageCache(int(config["PAGE_CACHE_BYTES"])),
-        thumbnailer=Thumbnailer(store, originals, coalescer, thumb_sizes, int(config["MAX_IMAGE_PIXELS"])),
-        limits={"gallery.tasks": pages, "gallery.api_tasks": pages, "share.download": pages,
-                "gallery.thumb": images, "gallery.image": images, "share.preview": images},
+        pages=PageCache(settings.page_cache_bytes),
+        thumbnailer=Thumbnailer(store, originals, coalescer, settings.thumb_sizes, settings.max_image_pixels),
     )
+    # Closed when the app is collected (tests make many) or, at the latest, when the process exits.
+    weakref.finalize(app, built.close)
 
 
 def _is_loopback(url: str) -> bool:
@@ -140,25 +144,3 @@ def read_token(test_config: dict | None) -> str:
     if test_config and "ACEDATACLOUD_API_TOKEN" in test_config:
         return str(test_config.pop("ACEDATACLOUD_API_TOKEN") or "")
     return os.environ.get("ACEDATACLOUD_API_TOKEN", "").strip()
-
-
-def flag(value: object) -> bool:
-    """A yes/no setting from a bool or from text such as "true", "1", "yes", "on"."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def _list(value: object) -> tuple[str, ...]:
-    """A comma-separated setting as a tuple of non-empty entries."""
-    parts = value.split(",") if isinstance(value, str) else (value or ())
-    return tuple(part.strip() for part in parts if str(part).strip())
-
-
-def _sizes(value: object) -> tuple[int, ...]:
-    """Thumbnail sizes from "384,768" or a list."""
-    parts = value.split(",") if isinstance(value, str) else value
-    sizes = tuple(sorted({int(part) for part in parts}))
-    if not sizes or not all(16 <= size <= 2048 for size in sizes):
-        raise ValueError(f"THUMB_SIZES must be sizes between 16 and 2048, not {value!r}")
-    return sizes

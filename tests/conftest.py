@@ -52,6 +52,7 @@ def fixture_app(emulator, tmp_path):
     yield app
     # Thumbnails prepared in the background must not spill into the next test's emulator counters.
     app.extensions["gallery"].thumbnailer.wait_idle(30)
+    app.extensions["gallery"].close()
 
 
 @pytest.fixture
@@ -62,6 +63,7 @@ def sample_app(monkeypatch, tmp_path):
     monkeypatch.setenv("GALLERY_EMULATOR_PORT", "0")  # a private emulator: tests must not share port 5001
     app = opened(create_app())
     yield app
+    app.extensions["gallery"].close()
     app.extensions["emulator"].stop()
 
 
@@ -109,4 +111,5 @@ def live_server(emulator, browser_cache):
     with ServerThread(app) as server:
         yield server
     app.extensions["gallery"].thumbnailer.wait_idle(30)
+    app.extensions["gallery"].close()
 

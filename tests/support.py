@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,8 +25,9 @@ TOKEN = "test-token-8f3a1c9e2b7d4e6f"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# Apps the tests made, closed after each test (conftest) so no database connection outlives its test.
-OPEN_APPS: list = []
+# Apps the tests made, closed after each test (conftest) so no database connection outlives its test. Weak
+# references: a test may also drop an app and see it closed when it is collected.
+OPEN_APPS: list[weakref.ref] = []
 
 
 def gallery_app(api_url: str, cache_dir, **overrides):
@@ -46,16 +48,15 @@ def gallery_app(api_url: str, cache_dir, **overrides):
 
 def opened(app):
     """Remember an app so that it is closed when the test ends."""
-    OPEN_APPS.append(app)
+    OPEN_APPS.append(weakref.ref(app))
     return app
 
 
 def close_apps() -> None:
-    """Close every app the test made."""
-    from gallery.workspace.db import close
-
+    """Close every app the test made (a second close of one the test closed itself changes nothing)."""
     while OPEN_APPS:
-        close(OPEN_APPS.pop())
+        if (app := OPEN_APPS.pop()()) is not None:
+            app.extensions["gallery"].close()
 
 
 def make_test_image(size=(64, 48), fmt="PNG", mode="RGB", orientation=None, icc=False, pattern="gradient") -> bytes:

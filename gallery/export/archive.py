@@ -107,11 +107,14 @@ def _row(task: Task, image: Image | None, name: str | None, error: str | None) -
 
 
 def _task_error(task: Task) -> str | None:
+    if task.status is Status.DONE:
+        return None
+    label = task.status.label.lower()  # "still generating", "not found", ...
     if task.status is Status.FAILED:
-        return ": ".join(part for part in (task.error_code, task.error_message) if part) or "failed"
+        return ": ".join(part for part in (task.error_code, task.error_message) if part) or label
     if task.status is Status.UNAVAILABLE:
-        return f"not loaded: the Flux API failed ({task.error_code})"
-    return {Status.PENDING: "still generating", Status.UNKNOWN: "no such task"}.get(task.status)
+        return f"{label}: the Flux API failed ({task.error_code})"
+    return label
 
 
 def _when(task: Task) -> tuple[int, int, int, int, int, int]:

@@ -17,7 +17,6 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 3.05  # slightly over a multiple of 3 s, the TCP retransmission window (requests' advice)
 MAX_BODY_BYTES = 8 * 1024 * 1024  # 50 full task records are far smaller; anything bigger is not a Tasks API answer
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_CODES = frozenset({"no_token", "invalid_token", "token_expired", "token_mismatched", "used_up", "disabled"})
 
 
@@ -62,11 +61,21 @@ class FluxClient:
         self.budget = budget or RetryBudget()
         # requests.Session is not documented as thread-safe, so each thread keeps its own pooled session.
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []  # every thread's, to close them all in close()
+        self._sessions_lock = threading.Lock()
         # The chunks of a long gallery are asked for together: a 100-task page waits for one round trip, not two.
         self._chunks = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tasks-api")
 
     def __repr__(self) -> str:
         return f"FluxClient({self.url!r})"  # never the token
+
+    def close(self) -> None:
+        """End the chunk threads and close every thread's connections; calls after this fail."""
+        self._chunks.shutdown(wait=True, cancel_futures=True)
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def fetch(self, ids: Iterable[str]) -> dict[str, dict]:
         """Records by ID for the known IDs among `ids` (unknown IDs are simply absent)."""
@@ -211,6 +220,8 @@ class FluxClient:
                 "authorization": f"Bearer {self._token}",
             })
             self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
         return session
 
 

@@ -26,6 +26,26 @@ class Status(StrEnum):
     # Not from a record: the Tasks API failed just now and no copy of this task was kept to stand in.
     UNAVAILABLE = "unavailable"
 
+    @property
+    def label(self) -> str:
+        """What a card, a link-preview tile or a manifest says about a task in this state: "Still generating"."""
+        return STATUS_TEXT[self][0]
+
+    @property
+    def counted(self) -> str:
+        """The words after a count of such tasks in a gallery's summary: "2 pending"."""
+        return STATUS_TEXT[self][1]
+
+
+# The one table of what the gallery calls each state: its label, and the words after a count.
+STATUS_TEXT = {
+    Status.DONE: ("Done", "done"),
+    Status.PENDING: ("Still generating", "pending"),
+    Status.FAILED: ("Failed", "failed"),
+    Status.UNKNOWN: ("Not found", "not found"),
+    Status.UNAVAILABLE: ("Not loaded", "not loaded"),
+}
+
 
 def parse_ids(text: str, limit: int) -> tuple[str, ...]:
     """Split comma, space or newline separated task IDs, lower-case and de-duplicate them in order."""

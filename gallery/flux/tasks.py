@@ -5,11 +5,12 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
+
+from cachetools import LRUCache
 
 from gallery.flux.client import ApiError, FluxClient
 from gallery.flux.models import Status, Task, public_record, task_from_record
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 # Failures after which a kept copy, however old, is better than an error page (RFC 5861 stale-if-error).
 STALE_KINDS = frozenset({"rate_limited", "unavailable", "timeout", "bad_response", "paused"})
+MIN_UNFINISHED_KEEP = 60.0  # seconds a shared store keeps an unfinished task's record, at least
 
 
 class Archive(Protocol):
@@ -56,8 +58,8 @@ class TaskService:
         self.coalescer = coalescer or LocalCoalescer()
         self.archive = archive
         self._clock = clock
-        self._cache: OrderedDict[str, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: LRUCache[str, _Entry] = LRUCache(maxsize=max_entries)
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
 
     def find(self, ids: Iterable[str]) -> Found:
         """Tasks in the order of `ids`, asking the API only about those not fresh; kept copies if it fails."""
@@ -94,6 +96,10 @@ class TaskService:
         as_of = datetime.fromtimestamp(min(entry.fetched_at for entry in stale.values()), UTC) if stale else None
         return tasks, as_of
 
+    def close(self) -> None:
+        """Close the client: its threads end and its connections close."""
+        self.client.close()
+
     def get_many(self, ids: Iterable[str]) -> list[Task]:
         """Tasks in the order of `ids`."""
         return self.find(ids).tasks
@@ -107,7 +113,10 @@ class TaskService:
         entry = self._remember(task.id, _Entry(task, self._clock()))
         if self.store is not None and record is not None:
             body = json.dumps({"fetched_at": entry.fetched_at, "record": public_record(record)}, ensure_ascii=False)
-            self.store.write(self._key(task.id), body.encode())
+            # A pending or unknown task's record is asked for again after pending_ttl; kept a while longer it can
+            # still stand in when the upstream fails, but it must not stay for good (anyone can name any ID).
+            ttl = None if task.finished else max(MIN_UNFINISHED_KEEP, 4 * self.pending_ttl)
+            self.store.write(self._key(task.id), body.encode(), ttl=ttl)
 
     def _fetch(self, ids: list[str]) -> dict[str, Task]:
         # Whoever led a coalesced call just before us (here or, with Redis, on another server) may have
@@ -156,18 +165,12 @@ class TaskService:
     def _remembered(self, task_id: str) -> _Entry | None:
         """The entry kept in memory, now the most recently used."""
         with self._lock:
-            entry = self._cache.get(task_id)
-            if entry is not None:
-                self._cache.move_to_end(task_id)
-            return entry
+            return self._cache.get(task_id)  # a hit counts as a use
 
     def _remember(self, task_id: str, entry: _Entry) -> _Entry:
         """Keep an entry in memory, forgetting the least recently used past `max_entries`."""
         with self._lock:
             self._cache[task_id] = entry
-            self._cache.move_to_end(task_id)
-            while len(self._cache) > self.max_entries:
-                self._cache.popitem(last=False)
         return entry
 
     def _stored(self, task_id: str) -> _Entry | None:

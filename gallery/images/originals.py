@@ -3,13 +3,14 @@
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
 
 import requests
 import urllib3.exceptions
+from cachetools import TTLCache
 
+from gallery.flux.client import CONNECT_TIMEOUT
 from gallery.images.egress import BlockedUrl, EgressPolicy, blocked_reason, guarded_session
 from gallery.images.pipeline import ThumbnailError, inspect
 from gallery.infra.coalesce import Coalescer, LocalCoalescer
@@ -19,10 +20,12 @@ from gallery.infra.slots import Slots
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 5.0  # the longest silence between bytes; IMAGE_TIMEOUT bounds the whole download
 CHUNK = 64 * 1024
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
+# Why a done task's image cannot be had when its record gives no http(s) address: the one wording every route
+# (thumbnails, originals, link previews, the zip, the page's card) shows.
+NO_ADDRESS = "the task gives no usable image address"
 
 
 class ImageFetchError(Exception):
@@ -37,7 +40,16 @@ class ImageFetcher:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.policy = policy or EgressPolicy()
-        self._local = threading.local()
+        self._local = threading.local()  # a session per thread: requests.Session is not documented as thread-safe
+        self._sessions: list[requests.Session] = []  # every thread's, to close them all in close()
+        self._sessions_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close every thread's connections to image hosts."""
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def fetch(self, url: str) -> bytes:
         """The bytes at `url`, which must answer 200 with a PNG, JPEG or WebP content type and no encoding."""
@@ -105,6 +117,8 @@ class ImageFetcher:
             # identity: a compressed body could inflate far past the byte cap.
             session.headers.update({"accept": "image/png,image/jpeg,image/webp", "accept-encoding": "identity"})
             self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
         return session
 
 
@@ -114,30 +128,20 @@ class Failures:
     def __init__(self, ttl: float = 60.0, max_entries: int = 10_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
-        self.max_entries = max_entries
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
-        self._lock = threading.Lock()
+        # Least recently used go first past max_entries; each entry is forgotten `ttl` seconds after it was added.
+        self._entries: TTLCache[str, str] = TTLCache(maxsize=max_entries, ttl=max(ttl, 0.0), timer=clock)
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
 
     def get(self, key: str) -> str | None:
         """Why `key` failed, if it failed less than `ttl` seconds ago."""
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if self._clock() - entry[0] >= self.ttl:
-                del self._entries[key]
-                return None
-            return entry[1]
+            return self._entries.get(key)
 
     def add(self, key: str, reason: str) -> None:
         if self.ttl <= 0:
             return
         with self._lock:
-            self._entries[key] = (self._clock(), reason)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._entries[key] = reason
 
     def clear(self) -> None:
         with self._lock:
@@ -186,10 +190,6 @@ class Originals:
         self.store.write(key, data)
         return result
 
-    def remember_failure(self, task_id: str, index: int, reason: str) -> None:
-        """Note that an image could not be used, so pages can say so and nobody fetches it again soon."""
-        self.failures.add(self.key(task_id, index), reason)
-
     def _fetch_whole(self, key: str, url: str | None) -> bytes:
         """Download, prove whole with a full decode (a truncated or hostile file is never kept), keep."""
         data = self._download(key, url)
@@ -203,7 +203,7 @@ class Originals:
             raise ImageFetchError(reason)
         try:
             if url is None:
-                raise ImageFetchError("the task gives no usable image address")
+                raise ImageFetchError(NO_ADDRESS)
             return self.downloads.run(lambda: self.fetcher.fetch(url))
         except ImageFetchError as error:
             self.failures.add(key, str(error))

@@ -2,7 +2,6 @@
 
 import functools
 import io
-import warnings
 
 from PIL import Image, ImageDraw, ImageOps
 
@@ -10,26 +9,29 @@ from PIL import Image, ImageDraw, ImageOps
 FORMATS = ("PNG", "JPEG", "WEBP")
 PIPELINE = "2"  # bump when the output changes, so ETags and cached files change with it
 
-# Pillow only warns about a decompression bomb below twice its pixel limit; for us every bomb is an error.
-warnings.simplefilter("error", Image.DecompressionBombWarning)
-
 
 class ThumbnailError(Exception):
     """The bytes are not an image this pipeline will decode; the message says why, for a person."""
 
 
 def open_image(data: bytes, max_pixels: int) -> Image.Image:
-    """Open PNG, JPEG or WebP bytes, refusing anything over `max_pixels` before it is decoded."""
+    """Open PNG, JPEG or WebP bytes, refusing anything over `max_pixels` (or Pillow's own limit) before it is
+    decoded."""
+    # Pillow refuses an image over twice its limit and only warns about one between its limit and twice it. The
+    # check below refuses those too, whatever the warning filters say: a filter turning the warning into an error
+    # would change the whole process, and warnings.catch_warnings() swaps process-wide state that the other
+    # decoding threads share.
+    limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # the warning, where filters raise it
         raise ThumbnailError("the image is too large to decode") from None
     except Image.UnidentifiedImageError:
         raise ThumbnailError("the file is not a PNG, JPEG or WebP image") from None
     except (OSError, ValueError, SyntaxError) as error:
         raise ThumbnailError(f"the image is damaged ({_reason(error)})") from None
     width, height = image.size
-    if width * height > max_pixels:
+    if width * height > limit:
         raise ThumbnailError(f"the image is too large to decode ({width}×{height} pixels)")
     return image
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
+from gallery.flux.models import Status
 from gallery.images.pipeline import ThumbnailError, open_image, upright
 
 WIDTH, HEIGHT = 1200, 630  # the Open Graph size chat apps show without cropping
@@ -12,21 +13,22 @@ GAP = 6
 MAX_TILES = 9
 VERSION = "1"  # bump when the drawing changes, so cached previews and link-preview caches refresh
 
-# Tile colours for tasks without an image: the same calm tones the gallery's status cards use.
-STATUS_STYLE = {
-    "pending": ((255, 244, 220), (138, 90, 0), "Still generating"),
-    "failed": ((253, 236, 238), (180, 35, 44), "Failed"),
-    "unknown": ((238, 240, 244), (91, 99, 113), "Not found"),
-    "unavailable": ((238, 240, 244), (91, 99, 113), "Not loaded"),
-    "broken": ((238, 240, 244), (91, 99, 113), "Image unavailable"),
+# Tile colours (background, ink) for tasks without an image: the same calm tones the gallery's status cards use.
+TILE_COLOURS = {
+    "pending": ((255, 244, 220), (138, 90, 0)),
+    "failed": ((253, 236, 238), (180, 35, 44)),
+    "unknown": ((238, 240, 244), (91, 99, 113)),
+    "unavailable": ((238, 240, 244), (91, 99, 113)),
+    "broken": ((238, 240, 244), (91, 99, 113)),
 }
+BROKEN = "Image unavailable"  # a done task's image that could not be loaded; every other tile names a status
 
 
 @dataclass(frozen=True)
 class Tile:
     """One cell of a contact sheet: image bytes for a done image, or a status drawn as a labelled tile."""
 
-    kind: str  # "image", or a key of STATUS_STYLE
+    kind: str  # "image", "broken", or a Status
     data: bytes | None = None
 
 
@@ -68,7 +70,9 @@ def _cell(tile: Tile, size: tuple[int, int], max_pixels: int) -> Image.Image:
             return ImageOps.fit(_rgb(tile.data, max_pixels), size, Image.Resampling.LANCZOS)
         except ThumbnailError:
             tile = Tile("broken")
-    background, ink, label = STATUS_STYLE.get(tile.kind, STATUS_STYLE["unknown"])
+    kind = tile.kind if tile.kind in TILE_COLOURS else Status.UNKNOWN
+    background, ink = TILE_COLOURS[kind]
+    label = BROKEN if kind == "broken" else Status(kind).label
     cell = Image.new("RGB", size, background)
     draw = ImageDraw.Draw(cell)
     font = ImageFont.load_default(size=max(16, min(size) // 9))

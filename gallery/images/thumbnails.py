@@ -30,7 +30,16 @@ class Thumbnailer:
         # One background worker: preparing ahead uses at most one decode slot, leaving the rest to browsers.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnails")
         self._queued = 0
+        self._closed = False
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Drop the work still queued, let the running job finish, and end the background worker."""
+        with self._lock:
+            self._closed = True
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._queued = 0  # cancelled jobs never reach their own `finally`
 
     @staticmethod
     def key(task_id: str, index: int, size: int) -> str:
@@ -63,10 +72,11 @@ class Thumbnailer:
                 if self.store.path(self.key(task.id, image.index, max(self.sizes))).exists():
                     continue
                 with self._lock:
-                    if self._queued >= self.backlog:
+                    if self._closed or self._queued >= self.backlog:
                         return queued  # a burst of huge galleries: the browser's own requests will do the rest
                     self._queued += 1
-                self._pool.submit(self._prepare_one, task, image.index)
+                    # Under the lock, so close() cannot shut the pool between the check and the submit.
+                    self._pool.submit(self._prepare_one, task, image.index)
                 queued += 1
         return queued
 

@@ -41,7 +41,9 @@ class LocalCoalescer:
             if not call.done.wait(self.wait):
                 return fn()
             if call.error is not None:
-                raise call.error
+                # Its own object: one error raised in several threads would gather all their frames in one
+                # traceback. The leader's error stays attached as the cause, showing where the run failed.
+                raise own_copy(call.error) from call.error
             return call.result  # type: ignore[return-value]
         try:
             call.result = fn()
@@ -53,3 +55,13 @@ class LocalCoalescer:
             with self._lock:
                 self._calls.pop(key, None)
             call.done.set()
+
+
+def own_copy(error: BaseException) -> BaseException:
+    """A new error of the same class with the same args and attributes, and no traceback yet."""
+    # Built with __new__ rather than copy.copy: that calls __init__ again with the args, which fails for errors
+    # whose __init__ takes other arguments (ApiError) and rewords those whose __init__ composes the message.
+    twin = type(error).__new__(type(error), *error.args)
+    twin.args = error.args
+    twin.__dict__.update(vars(error))
+    return twin

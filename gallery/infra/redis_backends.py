@@ -1,13 +1,12 @@
 """Redis-backed stand-ins for the per-process parts, so several servers behind a load balancer share them.
 
-Task records, coalescing locks and rate limits live in Redis when GALLERY_REDIS_URL is set; originals and
-thumbnails stay on each server's disk, since they regenerate deterministically from the same records.
-Redis trouble never takes a page down: reads miss, writes are skipped, locks fall back to this process, and
-rate limits let requests through, each with a warning in the log.
+Task records and coalescing locks live in Redis when GALLERY_REDIS_URL is set (rate limits too, through
+Flask-Limiter: gallery.web.ratelimit); originals and thumbnails stay on each server's disk, since they regenerate
+deterministically from the same records. Redis trouble never takes a page down: reads miss, writes are skipped and
+locks fall back to this process, each with a warning in the log.
 """
 
 import logging
-import math
 import time
 import uuid
 from collections.abc import Callable
@@ -41,9 +40,10 @@ class RedisStore:
             log.warning("Redis read failed (%s); treating %s as missing", type(error).__name__, key)
             return None
 
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, data: bytes, ttl: float | None = None) -> None:
+        """Store `data` under `key`, for good or, with `ttl`, for that many seconds."""
         try:
-            self.client.set(self.prefix + key, data)
+            self.client.set(self.prefix + key, data, px=max(1, round(ttl * 1000)) if ttl else None)
         except redis.RedisError as error:
             log.warning("Redis write failed (%s); %s kept in memory only", type(error).__name__, key)
 
@@ -91,30 +91,3 @@ class RedisCoalescer:
 
 
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-
-
-class RedisRateLimiter:
-    """Per-client allowance shared by every server: a counter per client per minute (a fixed window)."""
-
-    def __init__(self, client: redis.Redis, per_minute: int, name: str, *,
-                 clock: Callable[[], float] = time.time, prefix: str = PREFIX) -> None:
-        self.client = client
-        self.per_minute = per_minute
-        self.prefix = f"{prefix}rate:{name}:"
-        self._clock = clock
-
-    def hit(self, key: str) -> float | None:
-        if self.per_minute <= 0:
-            return None
-        now = self._clock()
-        window = math.floor(now / 60)
-        counter = f"{self.prefix}{key}:{window}"
-        try:
-            with self.client.pipeline() as pipe:
-                count, _ = pipe.incr(counter).expire(counter, 120).execute()
-        except redis.RedisError as error:
-            log.warning("Redis rate limit failed (%s); letting the request through", type(error).__name__)
-            return None
-        if count <= self.per_minute:
-            return None
-        return (window + 1) * 60 - now

@@ -7,6 +7,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from gallery.settings import Settings
+from gallery.web.errors import wants_json
+
 bp = Blueprint("access", __name__)
 
 COOKIE = "gallery_access"
@@ -14,14 +17,12 @@ MAX_AGE = 30 * 24 * 3600  # a teammate types the key about once a month per brow
 OPEN_ENDPOINTS = frozenset({"access.form", "access.enter", "gallery.healthz", "static"})
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     """Require the access key on every route but the health check, when one is set."""
-    key = str(app.config.get("ACCESS_KEY") or "")
+    key = settings.access_key
     if not key:
         return
-    if app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])  # the environment may hand over a number
-    else:
+    if not settings.secret_key:
         # Derived from the access key: stable across restarts and workers, and a new key ends every old cookie.
         app.config["SECRET_KEY"] = hmac.new(key.encode(), b"flux-gallery cookie signing", hashlib.sha256).hexdigest()
     app.register_blueprint(bp)
@@ -34,7 +35,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def _fingerprint() -> str:
     """A short digest of the current access key, so cookies made for an older key stop working."""
-    return hashlib.sha256(str(current_app.config["ACCESS_KEY"]).encode()).hexdigest()[:16]
+    return hashlib.sha256(current_app.config["ACCESS_KEY"].encode()).hexdigest()[:16]
 
 
 def _has_access() -> bool:
@@ -50,7 +51,7 @@ def _has_access() -> bool:
 def _require_key() -> Response | None:
     if request.endpoint in OPEN_ENDPOINTS or _has_access():
         return None
-    if request.path.startswith("/api/"):
+    if wants_json():
         response = jsonify({"error": {"status": 401, "title": "This gallery needs its access key",
                                       "detail": "Open the gallery in a browser and enter the key.", "trace_id": None}})
         response.status_code = 401
@@ -79,7 +80,7 @@ def enter() -> Response:
     """Check the key; on success set the signed cookie and go back to the page the visitor wanted."""
     given = request.form.get("key", "")
     next_path = _safe_next(request.form.get("next", "/"))
-    if not hmac.compare_digest(given.encode(), str(current_app.config["ACCESS_KEY"]).encode()):
+    if not hmac.compare_digest(given.encode(), current_app.config["ACCESS_KEY"].encode()):
         return _form(next_path, error="That is not this gallery's access key.", status=403)
     response = redirect(next_path, 303)
     response.set_cookie(COOKIE, _serializer().dumps(_fingerprint()), max_age=MAX_AGE, httponly=True,

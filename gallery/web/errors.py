@@ -4,11 +4,13 @@ import logging
 import uuid
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from gallery.flux.client import ApiError
 from gallery.flux.models import BadIds
 from gallery.infra.slots import Busy
+from gallery.web import ratelimit
 from gallery.workspace.kept import BadCursor
 from gallery.workspace.query import BadQuery
 
@@ -26,6 +28,11 @@ UPSTREAM = {
     "bad_response": (502, "The Flux API sent an answer this gallery cannot read", "Try again in a minute."),
     "paused": (503, "The Flux API keeps failing", "This server is giving it half a minute before asking again."),
 }
+
+
+def wants_json() -> bool:
+    """Whether the current request is for the JSON API, so any error it gets is JSON rather than an HTML page."""
+    return request.path.startswith("/api/")
 
 
 def init_app(app: Flask) -> None:
@@ -70,7 +77,10 @@ def _http(error: HTTPException) -> Response:
     title = titles.get(error.code or 500, error.name)
     response = _page(error.code or 500, title, "This address does not lead to a gallery or an image."
                      if error.code == 404 else error.description or "", hint=None)
-    retry_after = getattr(error, "retry_after", None)
+    if isinstance(error, RateLimitExceeded):
+        retry_after = ratelimit.retry_after()
+    else:
+        retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
@@ -85,7 +95,7 @@ def _unexpected(error: Exception) -> Response:
 
 def _page(status: int, title: str, detail: str, *, hint: str | None, trace_id: str | None = None) -> Response:
     """The error as an HTML page, or as JSON for the API route."""
-    if request.path.startswith("/api/"):
+    if wants_json():
         response = jsonify({"error": {"status": status, "title": title, "detail": detail, "trace_id": trace_id}})
     else:
         response = Response(render_template("error.html", status=status, title=title, detail=detail, hint=hint,

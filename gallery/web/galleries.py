@@ -4,13 +4,11 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 from flask_compress import Compress
-from werkzeug.exceptions import TooManyRequests
 
 from gallery.flux.models import TASK_ID, BadIds, Status, Task, parse_ids
 from gallery.flux.tasks import Found
 from gallery.images.originals import EXTENSIONS, ImageFetchError, media_type
 from gallery.images.pipeline import PIPELINE, ThumbnailError, placeholder
-from gallery.infra.ratelimit import retry_after_header
 from gallery.services import services
 from gallery.web.pagecache import page_key
 from gallery.web.sharing import share_meta
@@ -24,18 +22,6 @@ compress = Compress()
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_STORE = "no-store"
-
-
-@bp.before_request
-def rate_limit() -> None:
-    """One client may spend only so much: pages and JSON, and images, each have a per-minute allowance."""
-    limiter = services().limits.get(request.endpoint or "")
-    if limiter is None:
-        return
-    wait = limiter.hit(request.remote_addr or "unknown")  # the proxy's address unless PROXY_HOPS trusts one hop
-    if wait is not None:
-        raise TooManyRequests("Too many requests from this address. Wait a moment, then reload.",
-                              retry_after=int(retry_after_header(wait)))
 
 
 @bp.get("/")

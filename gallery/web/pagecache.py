@@ -2,10 +2,11 @@
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+
+from cachetools import LRUCache
 
 from gallery.flux.models import Task
 
@@ -36,30 +37,21 @@ class PageCache:
 
     def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
-        self._pages: OrderedDict[tuple, Page] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self._pages: LRUCache[tuple, Page] = LRUCache(maxsize=max_bytes, getsizeof=lambda page: len(page.body))
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
 
     def get(self, key: tuple | None) -> Page | None:
         if key is None:
             return None
         with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-            return page
+            return self._pages.get(key)  # a hit counts as a use
 
     def put(self, key: tuple | None, html: str) -> Page:
         """Keep `html` under `key` (unless it is None or too large) and return it as a Page."""
         body = html.encode()
         page = Page(body, hashlib.sha256(body).hexdigest()[:32])
-        if key is None or len(body) > self.max_bytes:
+        if key is None or len(body) > self.max_bytes:  # LRUCache would raise ValueError for a page over the cap
             return page
         with self._lock:
-            old = self._pages.pop(key, None)
-            self._bytes += len(body) - (len(old.body) if old else 0)
             self._pages[key] = page
-            while self._bytes > self.max_bytes:
-                _, evicted = self._pages.popitem(last=False)
-                self._bytes -= len(evicted.body)
         return page

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Protocol
 
 from gallery.flux.models import TASK_ID, Image, Status, Task, aspect, clip
+from gallery.images.originals import NO_ADDRESS
 
 DASH = "—"
-NO_ADDRESS = "the task gives no usable image address"
 
 # One image of a gallery, as the `image` query parameter names it: "<task id>-<image index>".
 IMAGE_KEY = re.compile(rf"({TASK_ID.pattern})-(\d{{1,4}})")
@@ -156,13 +156,7 @@ class TaskView:
 
     @property
     def status_label(self) -> str:
-        return {
-            Status.DONE: "Done",
-            Status.PENDING: "Still generating",
-            Status.FAILED: "Failed",
-            Status.UNKNOWN: "Not found",
-            Status.UNAVAILABLE: "Not loaded",
-        }[self.status]
+        return self.status.label
 
     def to_json(self) -> dict:
         return {
@@ -203,9 +197,9 @@ class Summary:
     @property
     def label(self) -> str:
         parts = [f"{plural(self.images, 'image')} from {plural(self.tasks, 'task')}"]
-        parts += [f"{count} {word}" for count, word in
-                  ((self.pending, "pending"), (self.failed, "failed"), (self.unknown, "not found"),
-                   (self.unavailable, "not loaded")) if count]
+        parts += [f"{count} {status.counted}" for count, status in
+                  ((self.pending, Status.PENDING), (self.failed, Status.FAILED), (self.unknown, Status.UNKNOWN),
+                   (self.unavailable, Status.UNAVAILABLE)) if count]
         return " · ".join(parts)
 
     @property

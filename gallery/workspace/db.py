@@ -48,13 +48,6 @@ def init_app(app: Flask, url: str) -> None:
         upgrade(directory=MIGRATIONS)
 
 
-def close(app: Flask) -> None:
-    """Close the database connections `app` holds (its pool), as a server does when it stops."""
-    with app.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
-
-
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(connection, _record) -> None:
     """WAL lets readers and one writer work at once, so gunicorn's workers can share the file; the busy

@@ -8,14 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import Flask, has_app_context
 from sqlalchemy import and_, column, func, or_, select, table, text
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
 
 from gallery.flux.models import Task, aspect, public_record, task_from_record
-from gallery.workspace.db import db
 from gallery.workspace.models import SOURCES, KeptTask
 from gallery.workspace.query import Query, Term
 
@@ -41,9 +41,16 @@ class Page:
 class KeptTasks:
     """The durable tier behind the task caches, and what Recent and search read."""
 
-    def __init__(self, app: Flask, *, clock=lambda: datetime.now(UTC)) -> None:
-        self.app = app
+    def __init__(self, engine: Engine, *, clock=lambda: datetime.now(UTC)) -> None:
+        # Sessions of its own on the app's engine, not Flask-SQLAlchemy's request-scoped one: callbacks and
+        # imports keep tasks from background threads, outside any request.
+        self.engine = engine
+        self._session = sessionmaker(engine)
         self._clock = clock
+
+    def close(self) -> None:
+        """Close the pooled connections (a server that stops)."""
+        self.engine.dispose()
 
     # --- writing ------------------------------------------------------------------------------------------
 
@@ -59,21 +66,19 @@ class KeptTasks:
         rows = [_row(task, record, source, now) for task, record in items if task.finished]
         if not rows:
             return 0
-        with self._context():
-            table = KeptTask.__table__
-            insert = postgres_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-            statement = insert(table).values(rows)
-            # Finished tasks never change: a task seen again only says when.
-            statement = statement.on_conflict_do_update(index_elements=[table.c.id],
-                                                        set_={"last_seen": statement.excluded.last_seen})
-            try:
-                db.session.execute(statement)
-                db.session.commit()
-            except SQLAlchemyError:
-                # The page still shows what the API gave; the caches keep it meanwhile, the next view retries.
-                db.session.rollback()
-                log.exception("could not keep %d tasks in the database", len(rows))
-                return 0
+        table = KeptTask.__table__
+        insert = postgres_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(table).values(rows)
+        # Finished tasks never change: a task seen again only says when.
+        statement = statement.on_conflict_do_update(index_elements=[table.c.id],
+                                                    set_={"last_seen": statement.excluded.last_seen})
+        try:
+            with self._session.begin() as session:
+                session.execute(statement)
+        except SQLAlchemyError:
+            # The page still shows what the API gave; the caches keep it meanwhile, the next view retries.
+            log.exception("could not keep %d tasks in the database", len(rows))
+            return 0
         return len(rows)
 
     # --- reading ------------------------------------------------------------------------------------------
@@ -83,14 +88,13 @@ class KeptTasks:
         ids = list(ids)
         if not ids:
             return {}
-        with self._context():
-            try:
-                rows = db.session.execute(select(KeptTask.id, KeptTask.record).where(KeptTask.id.in_(ids))).all()
-            except SQLAlchemyError:
-                # A database that is down costs upstream calls, never a page.
-                db.session.rollback()
-                log.exception("could not read kept tasks; asking the API instead")
-                return {}
+        try:
+            with self._session() as session:
+                rows = session.execute(select(KeptTask.id, KeptTask.record).where(KeptTask.id.in_(ids))).all()
+        except SQLAlchemyError:
+            # A database that is down costs upstream calls, never a page.
+            log.exception("could not read kept tasks; asking the API instead")
+            return {}
         return {task_id: record for task_id, record in rows}
 
     def known(self, ids: Iterable[str]) -> set[str]:
@@ -98,13 +102,13 @@ class KeptTasks:
         ids = list(ids)
         if not ids:
             return set()
-        with self._context():
-            return set(db.session.scalars(select(KeptTask.id).where(KeptTask.id.in_(ids))))
+        with self._session() as session:
+            return set(session.scalars(select(KeptTask.id).where(KeptTask.id.in_(ids))))
 
     def count(self) -> int:
         """How many tasks are kept."""
-        with self._context():
-            return db.session.scalar(select(func.count()).select_from(KeptTask)) or 0
+        with self._session() as session:
+            return session.scalar(select(func.count()).select_from(KeptTask)) or 0
 
     def recent(self, cursor: str | None = None, limit: int = 48) -> Page:
         """Kept tasks newest first by creation time, a page at a time (keyset: stable as new tasks arrive)."""
@@ -114,8 +118,8 @@ class KeptTasks:
             statement = statement.where(or_(KeptTask.created_at < created_at,
                                             and_(KeptTask.created_at == created_at, KeptTask.id < task_id)))
         statement = statement.order_by(KeptTask.created_at.desc(), KeptTask.id.desc()).limit(limit + 1)
-        with self._context():
-            rows = db.session.execute(statement).all()
+        with self._session() as session:
+            rows = session.execute(statement).all()
         more = len(rows) > limit
         rows = rows[:limit]
         following = _cursor("r", _aware(rows[-1].created_at).isoformat(), rows[-1].id) if more and rows else None
@@ -128,27 +132,13 @@ class KeptTasks:
         offset = int(_read_cursor(cursor, "s")[0]) if cursor else 0
         if offset >= MAX_SEARCH_DEPTH:
             return Page([], None)
-        with self._context():
-            statement = _Search(db.engine.dialect.name, query).statement()
-            rows = db.session.execute(statement.offset(offset).limit(limit + 1)).all()
+        statement = _Search(self.engine.dialect.name, query).statement()
+        with self._session() as session:
+            rows = session.execute(statement.offset(offset).limit(limit + 1)).all()
         more = len(rows) > limit and offset + limit < MAX_SEARCH_DEPTH
         rows = rows[:limit]
         return Page([task_from_record(row.id, row.record) for row in rows],
                     _cursor("s", str(offset + limit)) if more else None)
-
-    def _context(self):
-        """An app context when the caller has none (a background thread), so the session is this app's."""
-        if has_app_context():
-            return _Nothing()
-        return self.app.app_context()
-
-
-class _Nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
 
 
 class _Search:

@@ -18,7 +18,7 @@ from PIL import Image
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from conftest import GEN_TOKEN
+from conftest import GEN_TOKEN, _wait_until
 from flux_emulator import app as emulator
 from flux_emulator import artwork
 from flux_emulator.app import SAMPLE_IDS, SAMPLES, EmulatorServer
@@ -470,7 +470,8 @@ def test_stopping_the_server_cancels_callbacks_not_yet_sent(httpserver: HTTPServ
         started = time.monotonic()
         server.stop()
     assert time.monotonic() - started < 5
-    assert callback_threads(task_id) == [] and httpserver.log == []
+    _wait_until(lambda: not callback_threads(task_id), timeout=5, what="the callback thread to end")
+    assert httpserver.log == []
     (delivery,) = server.app.extensions["flux_emulator"].deliveries
     assert delivery.as_json()["status"] == "cancelled"
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gallery.flux.models import BadIds, Status, aspect, http_url, parse_ids, task_from_record
+from gallery.flux.models import STATUS_TEXT, BadIds, Status, aspect, http_url, parse_ids, task_from_record
 
 A = "2db0168c-2373-4367-8d9a-9dc778802e8a"
 B = "72bdd69d-290d-4710-a6d4-60c78968865a"
@@ -198,3 +198,8 @@ def test_only_plain_http_urls_survive(url, ok):
 )
 def test_aspect(size, expected):
     assert aspect(size) == expected
+
+
+def test_every_status_is_named_in_the_one_table():
+    assert set(STATUS_TEXT) == set(Status)
+    assert (Status.PENDING.label, Status.PENDING.counted) == ("Still generating", "pending")

@@ -1,13 +1,17 @@
 """The Pillow pipeline and the disk store, on images made in code and reopened with Pillow."""
 
 import io
+import subprocess
+import sys
 import threading
+import warnings
 
 import pytest
 from PIL import Image
 
-from gallery.images.pipeline import ThumbnailError, inspect, make_thumbnail, placeholder
+from gallery.images.pipeline import ThumbnailError, inspect, make_thumbnail, open_image, placeholder
 from gallery.infra.disk import DiskStore
+from support import ROOT
 
 MAX = 32_000_000
 
@@ -98,6 +102,22 @@ def test_decompression_bomb_is_refused(make_image):
     assert len(data) < 1_000_000
     with pytest.raises(ThumbnailError, match="too large"):
         make_thumbnail(data, 128, max_pixels=10**12)
+
+
+def test_an_image_pillow_only_warns_about_is_refused_whatever_the_warning_filters(make_image):
+    data = make_image((10_000, 10_000), fmt="PNG", mode="1")  # over Pillow's own limit, under twice it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as a process whose warnings are off would have it
+        with pytest.raises(ThumbnailError, match="too large"):
+            open_image(data, max_pixels=10**12)
+
+
+def test_importing_the_pipeline_leaves_the_warning_filters_alone():
+    check = ("import warnings; before = list(warnings.filters); import gallery.images.pipeline; "
+             "assert warnings.filters == before, warnings.filters[0]")
+    done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, env={"PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
 
 
 def test_placeholder_is_a_square_webp():

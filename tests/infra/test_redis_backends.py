@@ -1,50 +1,15 @@
 """Scaling out: task records, coalescing locks and rate limits in a real Redis shared by several servers."""
 
-import os
-import shutil
-import subprocess
 import threading
 import time
 from contextlib import ExitStack
 
 import pytest
-import redis
 import requests
 
 from flux_emulator import app as sample
-from gallery.infra.redis_backends import RedisCoalescer, RedisRateLimiter, RedisStore, connect
+from gallery.infra.redis_backends import RedisCoalescer, RedisStore, connect
 from support import TOKEN, emulator_stats, free_port, gallery_app, gunicorn
-
-
-@pytest.fixture(scope="session")
-def redis_url():
-    """A real redis-server on a free port of 127.0.0.1, for this test session only."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is not installed; .ci/run installs it from Debian")
-        pytest.skip("redis-server is not installed (apt-get install redis-server); CI runs these tests")
-    port = free_port()
-    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url
-    server.terminate()
-    server.wait(10)
-
-
-@pytest.fixture
-def redis_client(redis_url):
-    client = connect(redis_url)
-    client.flushdb()
-    return client
 
 
 def shared_app(emulator, tmp_path, redis_url, **config):
@@ -64,15 +29,23 @@ def test_a_dead_redis_degrades_instead_of_failing():
     store = RedisStore(dead)
     store.write("k", b"v")
     assert store.read("k") is None
-    assert RedisRateLimiter(dead, 1, "pages").hit("client") is None
     assert RedisCoalescer(dead, wait=1).do("k", lambda: 42) == 42
 
 
-def test_rate_limits_are_shared_between_servers(redis_client):
-    first, second = (RedisRateLimiter(redis_client, 3, "pages", clock=lambda: 600.0) for _ in range(2))
-    assert [first.hit("1.2.3.4"), second.hit("1.2.3.4"), first.hit("1.2.3.4")] == [None, None, None]
-    assert second.hit("1.2.3.4") == pytest.approx(60.0)
-    assert first.hit("5.6.7.8") is None  # another client has its own allowance
+def test_with_redis_dead_pages_are_served_and_each_process_still_limits(emulator, tmp_path):
+    client = gallery_app(emulator.url, tmp_path, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+                         RATE_LIMIT=2).test_client()
+    codes = [client.get(f"/api/tasks/{sample.DONE_ID}").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]  # counted in this process's memory until Redis is back
+
+
+def test_rate_limits_are_shared_between_servers_and_kept_per_client(emulator, tmp_path, redis_url, redis_client):
+    apps = [shared_app(emulator, tmp_path / n, redis_url, RATE_LIMIT=3).test_client() for n in "ab"]
+    codes = [apps[n % 2].get(f"/api/tasks/{sample.DONE_ID}").status_code for n in range(4)]
+    assert codes == [200, 200, 200, 429]
+    other = apps[1].get(f"/api/tasks/{sample.DONE_ID}", environ_overrides={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200  # another client has its own allowance
+    assert redis_client.keys("fluxgallery:limits:*")  # kept under the gallery's own prefix
 
 
 def test_coalescing_across_servers_runs_the_work_once(redis_client):
@@ -132,3 +105,13 @@ def test_two_server_processes_make_one_upstream_call_between_them(gunicorn_pair,
         thread.join()
     assert results == [200] * 6
     assert emulator_stats(emulator)["task_calls"] == 1
+
+
+def test_records_of_unfinished_tasks_expire_in_redis_and_finished_ones_stay(emulator, tmp_path, redis_url,
+                                                                            redis_client):
+    client = shared_app(emulator, tmp_path, redis_url).test_client()
+    ids = [sample.DONE_ID, sample.FAILED_ID, sample.PENDING_ID, sample.UNKNOWN_ID]
+    assert client.get("/api/tasks/" + ",".join(ids)).status_code == 200
+    ttl = {task_id: redis_client.ttl(f"fluxgallery:tasks/{task_id}.json") for task_id in ids}
+    assert ttl[sample.DONE_ID] == ttl[sample.FAILED_ID] == -1  # kept for good
+    assert 55 <= ttl[sample.PENDING_ID] <= 60 and 55 <= ttl[sample.UNKNOWN_ID] <= 60

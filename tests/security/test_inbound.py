@@ -4,6 +4,10 @@ Test names carry the number of the case in docs/security.md that they cover (`te
 
 
 
+import io
+import json
+import zipfile
+
 import pytest
 import requests
 
@@ -108,6 +112,20 @@ def test_case_07_unsafe_image_urls_are_never_emitted_and_show_a_placeholder_card
     assert card.select_one("img") is None
     assert client.get(f"/api/tasks/{DONE}").get_json()["tasks"][0]["images"][0]["source_url"] is None
     assert client.get(f"/thumb/{DONE}/0/384").status_code == 502
+    assert emulator_stats(emulator)["media_calls"] == 0
+
+
+def test_case_07_an_image_with_no_usable_address_gives_one_reason_on_every_route(emulator, tmp_path):
+    reason = "the task gives no usable image address"
+    thumb_app, preview_app, zip_app = (make_app(emulator, tmp_path / name) for name in ("t", "p", "z"))
+    for app in (thumb_app, preview_app, zip_app):
+        inject(app, DONE, record_with(image_url="javascript:alert(1)"))
+    assert thumb_app.test_client().get(f"/thumb/{DONE}/0/384").headers["X-Image-Error"] == reason
+    assert preview_app.test_client().get(f"/preview/{DONE}").status_code == 200  # a broken tile
+    assert preview_app.extensions["gallery"].originals.failure(DONE, 0) == reason
+    with zip_app.test_client().get(f"/download/{DONE}") as response:
+        archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    assert [row["error"] for row in json.loads(archive.read("manifest.json"))] == [reason]
     assert emulator_stats(emulator)["media_calls"] == 0
 
 

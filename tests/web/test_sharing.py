@@ -237,6 +237,8 @@ def test_download_all_zips_the_gallery_with_a_matching_manifest(client):
     broken = next(row for row in rows if row["task_id"] == sample.BROKEN_IMAGE_ID)
     assert broken["file_name"] is None and "404" in broken["error"]
     assert {row["status"] for row in rows} == {"done", "pending", "failed", "unknown"}
+    errors = {row["status"]: row["error"] for row in rows if row["status"] in ("pending", "unknown")}
+    assert errors == {"pending": "still generating", "unknown": "not found"}  # as the cards say it
     assert len(list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))) == len(rows)
 
 

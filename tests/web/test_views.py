@@ -337,7 +337,7 @@ def test_a_broken_image_gives_a_placeholder_and_is_not_cached(client, app, emula
     calls = emulator_stats(emulator)["media_calls"]
     again = client.get(f"/thumb/{DONE}/0/384")  # remembered for a minute: no new fetch
     assert again.status_code == 502 and emulator_stats(emulator)["media_calls"] == calls
-    app.extensions["gallery"].originals.failures.ttl = 0  # the minute is up
+    app.extensions["gallery"].originals.failures.clear()  # as if IMAGE_ERROR_TTL had passed
     assert client.get(f"/thumb/{DONE}/0/384").status_code == 200  # the failure was not kept as the image
 
 
