@@ -1,7 +1,8 @@
 """A faithful stand-in for the AceData Cloud Flux Tasks API, with sample tasks and Pillow-drawn images.
 
-The shapes are those docs/flux-api.md describes (retrieve, retrieve_batch, errors, images). Run it alone with `python -m flux_emulator`,
-or in a background thread with `EmulatorServer`; `/_emulator/*` routes let tests inject faults at runtime.
+The shapes are those docs/flux-api.md describes (retrieve, retrieve_batch, errors, images). Run it alone with
+`python -m flux_emulator`, or in a background thread with `EmulatorServer`; `/_emulator/*` routes let tests inject
+faults at runtime.
 """
 
 from __future__ import annotations
