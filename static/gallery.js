@@ -62,9 +62,6 @@ document.documentElement.classList.add("js");
   // ---- Copy buttons -----------------------------------------------------------------------------------
 
   function initCopyButtons() {
-    document.querySelectorAll(".toolbar[hidden], button.copy[hidden]").forEach(function (element) {
-      element.hidden = false;
-    });
     document.addEventListener("click", function (event) {
       const button = event.target.closest("button.copy");
       if (button) copyFrom(button);
@@ -345,10 +342,7 @@ document.documentElement.classList.add("js");
       setSlot(card, "trace", task.trace_id);
       setSlot(card, "task", task.id);
       const report = card.querySelector("button.copy");
-      if (report) {
-        report.dataset.copyText = task.error_report || "";
-        report.hidden = false;
-      }
+      if (report) report.dataset.copyText = task.error_report || "";
       card.classList.add("is-new");
       return card;
     }

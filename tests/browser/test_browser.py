@@ -55,7 +55,9 @@ class Browse:
         # Failures a page is meant to have: the broken sample image answers 502 with a placeholder.
         self.expected = [f"/thumb/{sample.BROKEN_IMAGE_ID}/", f"/image/{sample.BROKEN_IMAGE_ID}/"]
 
-    def open(self, path: str = "/", *, view: str = "desktop", scheme: str = "light", javascript: bool = True):
+    def open(self, path: str = "/", *, view: str = "desktop", scheme: str = "light", javascript: bool = True,
+             before=None):
+        """A new page at `path`; `before(page)` runs first, ahead of the navigation (to throttle it, say)."""
         context = self.browser.new_context(base_url=self.base_url, color_scheme=scheme,
                                            java_script_enabled=javascript, **VIEWS[view])
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=self.base_url)
@@ -64,6 +66,8 @@ class Browse:
         page = context.new_page()
         page.on("console", lambda message: self._console(message))
         page.on("pageerror", lambda error: self.problems.append(f"uncaught exception: {error}"))
+        if before is not None:
+            before(page)
         page.goto(path)
         return page
 
@@ -130,6 +134,79 @@ def test_without_javascript_the_cards_link_to_the_originals(browse):
     browse.expect_failure("/favicon.ico")  # asked for by Chromium's bare image view, which has no <link rel=icon>
     first.click()
     page.wait_for_url(f"**/image/{MULTI}/0")
+
+
+# ---- layout stability: the page is laid out final by the server, so nothing moves as it loads ----------
+
+# Every layout shift the page makes without input, as Lighthouse counts them; collected from before the first
+# paint, since a shift at first paint is the one that matters most.
+SHIFTS = """window.layoutShifts = [];
+window.shiftObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if (entry.hadRecentInput) continue;
+    window.layoutShifts.push({value: entry.value, at: Math.round(entry.startTime),
+      moved: entry.sources.map((source) => (source.node && (source.node.id || source.node.nodeName)) || "?")});
+  }
+});
+window.shiftObserver.observe({type: "layout-shift", buffered: true});
+// On a slow phone the first paint often comes before the script's start-up work (Lighthouse saw it so); here it
+// always does, so a page that only looks right once the script ran cannot pass by luck.
+const painted = new Promise((resolve) => new PerformanceObserver((list, observer) => {
+  observer.disconnect();
+  resolve();
+}).observe({type: "paint", buffered: true}));
+const listen = EventTarget.prototype.addEventListener;
+document.addEventListener = function (type, listener, options) {
+  if (type !== "DOMContentLoaded") return listen.call(this, type, listener, options);
+  // Two frames: the whole document, as the server sent it, is drawn once before the script changes anything.
+  const later = (event) => requestAnimationFrame(() => requestAnimationFrame(() => listener.call(this, event)));
+  return listen.call(this, type, (event) => painted.then(() => later(event)), options);
+};"""
+# Resolves once two frames have been drawn after the viewport's images loaded, with every shift recorded.
+SETTLED = """() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => {
+  window.shiftObserver.takeRecords().forEach((entry) => { if (!entry.hadRecentInput) window.layoutShifts.push(
+    {value: entry.value, at: Math.round(entry.startTime), moved: []}); });
+  resolve(window.layoutShifts);
+})))"""
+VIEWPORT_IMAGES_LOADED = """() => document.readyState === "complete" && Array.from(document.images)
+  .filter((img) => { const box = img.getBoundingClientRect();
+                     return box.bottom > 0 && box.top < innerHeight && box.width > 0; })
+  .every((img) => img.complete)"""
+
+
+def lighthouse_throttling(page) -> None:
+    """Lighthouse's mobile run: the CPU four times slower and its "slow 4G" link (DevTools throttling values)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 562.5,
+                                                  "downloadThroughput": 1.4744 * 1024 * 1024 / 8,
+                                                  "uploadThroughput": 0.675 * 1024 * 1024 / 8})
+    page.context.add_init_script(SHIFTS)
+
+
+TEN_TASKS = "/tasks/" + ",".join(sample.SAMPLE_IDS[:10])
+STABLE_PAGES = {
+    "home": "/",
+    "gallery": TEN_TASKS,
+    # A failed task's card has a button only the script can use; a pending one asks the server again.
+    "mixed gallery": MIXED,
+    "one-image link": f"{ITERATIONS}?image={sample.LIGHTHOUSE_IDS[2]}-0",
+    "error page": "/nowhere",
+}
+
+
+@pytest.mark.parametrize("view", ["phone", "desktop"])
+@pytest.mark.parametrize("name", list(STABLE_PAGES))
+def test_nothing_moves_while_a_page_loads_on_a_slow_phone(browse, emulator, name, view):
+    set_fault(emulator, PENDING_SECONDS=3600)  # a pending card stays pending: a task finishing may move things
+    if name == "error page":
+        browse.expect_failure(STABLE_PAGES[name])
+    page = browse.open(STABLE_PAGES[name], view=view, before=lighthouse_throttling)
+    page.wait_for_function(VIEWPORT_IMAGES_LOADED, timeout=60_000)
+    shifts = page.evaluate(SETTLED)
+    total = sum(shift["value"] for shift in shifts)  # the sum of all, stricter than Lighthouse's worst window
+    assert total < 0.02, f"{name} ({view}): cumulative layout shift {total:.3f}: {shifts}"
 
 
 # ---- the lightbox ------------------------------------------------------------------------------------
