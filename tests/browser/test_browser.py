@@ -209,6 +209,30 @@ def test_nothing_moves_while_a_page_loads_on_a_slow_phone(browse, emulator, name
     assert total < 0.02, f"{name} ({view}): cumulative layout shift {total:.3f}: {shifts}"
 
 
+# ---- static files: fetched once, then kept --------------------------------------------------------------
+
+
+def test_a_second_page_view_asks_for_no_static_file(browse, live_server):
+    asked: list[str] = []
+    serve = live_server.app.wsgi_app
+
+    def counting(environ, start_response):
+        if environ["PATH_INFO"].startswith("/static/"):
+            asked.append(environ["PATH_INFO"])
+        return serve(environ, start_response)
+
+    live_server.app.wsgi_app = counting
+    page = browse.open(SMALL)
+    page.wait_for_load_state("load")
+    first = list(asked)
+    assert {path.rsplit(".", 1)[1] for path in first} >= {"css", "js"}
+    page.reload()
+    page.wait_for_load_state("load")
+    page.goto(ITERATIONS)  # another gallery, same files
+    page.wait_for_load_state("load")
+    assert asked == first, "asked again for " + ", ".join(asked[len(first):])
+
+
 # ---- the lightbox ------------------------------------------------------------------------------------
 
 
