@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from gallery.flux.models import TASK_ID, Image, Status, Task, aspect, clip
+from gallery.web.layout import GRID_SIZES
 
 DASH = "—"
 NO_ADDRESS = "the task gives no usable image address"
@@ -69,6 +70,11 @@ class ImageView:
         return _seconds(self.inference_seconds)
 
     @property
+    def thumb_sizes(self) -> str:
+        """How wide the card's image is at each viewport width, so the browser picks the thumbnail it needs."""
+        return GRID_SIZES
+
+    @property
     def large_thumb_url(self) -> str:
         """The largest thumbnail: what the lightbox shows while the original loads."""
         return self.thumbnails[max(self.thumbnails)] if self.thumbnails else self.full_url
@@ -91,8 +97,8 @@ class ImageView:
             "inference_label": self.inference_label,
             "url": self.full_url,
             "thumbnails": {str(size): url for size, url in self.thumbnails.items()},
-            "thumb": {"src": self.thumb_url, "srcset": self.thumb_srcset, "width": self.width,
-                      "height": self.height},
+            "thumb": {"src": self.thumb_url, "srcset": self.thumb_srcset, "sizes": self.thumb_sizes,
+                      "width": self.width, "height": self.height},
             "source_url": self.source_url,
             "error": self.error,
             "request": self.request,
@@ -299,7 +305,9 @@ def _image_view(task: Task, image: Image, urls: Urls, sizes: tuple[int, ...], wi
                 height: int, diff: dict[str, PromptParts], error: str | None) -> ImageView:
     thumbnails = {size: urls.thumb(task.id, image.index, size) for size in sorted(sizes)}
     smallest = min(sizes)
-    srcset = ", ".join(f"{url} {size / smallest:g}x" for size, url in thumbnails.items())
+    # A thumbnail's size is its longest side, and a card shows the image whole in a square box (object-fit:
+    # contain): the longest side spans the box, so it is the width that counts against the card's `sizes`.
+    srcset = ", ".join(f"{url} {size}w" for size, url in thumbnails.items())
     return ImageView(
         task_id=task.id, index=image.index, prompt=image.prompt, seed=image.seed,
         inference_seconds=image.inference_seconds, thumb_url=thumbnails[smallest], thumb_srcset=srcset,

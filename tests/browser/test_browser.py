@@ -124,6 +124,45 @@ def test_the_grid_renders_every_card(browse, client, view):
     assert columns == (2 if view == "phone" else 4)
 
 
+@pytest.mark.parametrize(("view", "size"), [("phone", 384), ("desktop", 384)])
+def test_cards_load_the_smallest_thumbnail_that_is_sharp_enough(browse, view, size):
+    # A phone 390 px wide at 2x shows two columns of ~174 px boxes: 348 device pixels, so the 384 px one.
+    page = browse.open(SMALL, view=view)
+    page.evaluate(EAGER)
+    page.wait_for_function(IMAGES_LOADED, timeout=20_000)
+    chosen = page.eval_on_selector_all("#grid img", "images => images.map((img) => img.currentSrc)")
+    assert chosen and all(src.endswith(f"/{size}") for src in chosen), chosen
+
+
+# Which width a card image's `sizes` says, read as a browser without `sizes="auto"` reads it: the first entry
+# whose media condition holds, its length resolved by CSS itself.
+DECLARED_WIDTH = r"""() => {
+  const img = document.querySelector("#grid img");
+  const entries = img.getAttribute("sizes").split(/,\s*(?![^(]*\))/).filter((entry) => entry !== "auto");
+  const chosen = entries.find((entry) => {
+    const condition = entry.match(/^(\([^)]*\))\s/);
+    return !condition || matchMedia(condition[1]).matches;
+  });
+  const probe = document.createElement("div");
+  probe.style.width = chosen.replace(/^\([^)]*\)\s*/, "");
+  document.body.appendChild(probe);
+  const declared = probe.getBoundingClientRect().width;
+  probe.remove();
+  return {declared, real: img.getBoundingClientRect().width,
+          scrollbar: innerWidth - document.documentElement.clientWidth};
+}"""
+
+
+def test_the_card_sizes_match_the_grid_at_every_width(browse):
+    page = browse.open(SMALL)
+    for width in (320, 360, 390, 414, 480, 500, 520, 521, 600, 768, 800, 1024, 1280, 1366, 1440, 1600, 1920,
+                  2400, 2560, 3200):
+        page.set_viewport_size({"width": width, "height": 900})
+        found = page.evaluate(DECLARED_WIDTH)
+        # vw counts a scrollbar that the layout leaves out: declared may be larger by that much, never smaller.
+        assert -0.5 <= found["declared"] - found["real"] <= found["scrollbar"] + 0.5, (width, found)
+
+
 def test_without_javascript_the_cards_link_to_the_originals(browse):
     page = browse.open(SMALL, javascript=False)
     assert len(cards(page)) == 7

@@ -6,6 +6,7 @@ import pytest
 
 from flux_emulator import app as sample
 from gallery.flux.models import Image, Status, Task, task_from_record
+from gallery.web.layout import GRID_SIZES, image_width
 from gallery.web.viewmodels import (
     blank_task,
     gallery_view,
@@ -102,8 +103,8 @@ def test_gallery_json_has_what_the_script_needs_to_build_a_card():
     image = task["images"][0]
     assert image["key"] == f"{ids[1]}-0"
     assert image["prompt_parts"] == [["a lighthouse at dusk, ", False], ["watercolor", True]]
-    assert image["thumb"] == {"src": f"/t/{ids[1]}/0/384", "srcset": f"/t/{ids[1]}/0/384 1x, /t/{ids[1]}/0/768 2x",
-                              "width": 384, "height": 219}
+    assert image["thumb"] == {"src": f"/t/{ids[1]}/0/384", "srcset": f"/t/{ids[1]}/0/384 384w, /t/{ids[1]}/0/768 768w",
+                              "sizes": GRID_SIZES, "width": 384, "height": 219}
     assert image["request"]["seed"] == 1760325
     assert json.loads(view.tasks[1].images[0].request_json) == image["request"]
 
@@ -123,3 +124,10 @@ def test_blank_tasks_have_the_shape_of_their_status(status):
     blank = blank_task(status)
     assert blank.status is status and blank.id == ""
     assert len(blank.images) == (1 if status is Status.DONE else 0)
+
+
+def test_card_sizes_follow_the_grid_columns():
+    # A phone 390 px wide: two columns of 174 px images; a 1280 px desktop: four of about 285 px.
+    assert round(sum(part * factor for part, factor in zip(image_width(390), (390, 1), strict=True))) == 174
+    assert round(sum(part * factor for part, factor in zip(image_width(1280), (1280, 1), strict=True))) == 285
+    assert GRID_SIZES.startswith("auto, (max-width: 337px) calc(100vw - 30px), (max-width: 466px) calc(50vw - 21px)")

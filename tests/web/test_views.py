@@ -64,7 +64,8 @@ def test_single_task_gallery(client):
     assert record["request"]["model"] in card.text
     img = card.select_one("img")
     assert img["src"] == f"/thumb/{DONE}/0/384"
-    assert img["srcset"] == f"/thumb/{DONE}/0/384 1x, /thumb/{DONE}/0/768 2x"
+    assert img["srcset"] == f"/thumb/{DONE}/0/384 384w, /thumb/{DONE}/0/768 768w"
+    assert img["sizes"].startswith("auto, (max-width: ")
     assert (img["width"], img["height"]) == ("384", "384")
     assert img["alt"] == data["prompt"]
     assert card.select_one("a")["href"] == f"/image/{DONE}/0"
