@@ -128,6 +128,7 @@ def test_blank_tasks_have_the_shape_of_their_status(status):
 
 def test_card_sizes_follow_the_grid_columns():
     # A phone 390 px wide: two columns of 174 px images; a 1280 px desktop: four of about 285 px.
-    assert round(sum(part * factor for part, factor in zip(image_width(390), (390, 1), strict=True))) == 174
-    assert round(sum(part * factor for part, factor in zip(image_width(1280), (1280, 1), strict=True))) == 285
+    for viewport, width in ((390, 174), (1280, 285)):
+        share, px = image_width(viewport)
+        assert round(share * viewport + px) == width
     assert GRID_SIZES.startswith("auto, (max-width: 337px) calc(100vw - 30px), (max-width: 466px) calc(50vw - 21px)")
