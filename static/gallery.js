@@ -357,8 +357,14 @@ document.documentElement.classList.add("js");
     const dialog = byId("lightbox");
     const none = { cardsChanged: function () {} };
     if (!dialog || typeof dialog.showModal !== "function") return none;
-    const image = byId("lightbox-image");
     const stage = dialog.querySelector(".lightbox__stage");
+    // Made here rather than in the page: an <img> in HTML must have an address, and this one has none until shown.
+    const image = document.createElement("img");
+    image.className = "lightbox__image";
+    image.id = "lightbox-image";
+    image.alt = "";
+    image.draggable = false;
+    stage.prepend(image);
     const count = byId("lightbox-count");
     const prompt = byId("lightbox-prompt");
     const meta = byId("lightbox-meta");

@@ -11,6 +11,9 @@ from gallery.flux.models import TASK_ID, Image, Status, Task, aspect, clip
 from gallery.web.layout import GRID_SIZES
 
 DASH = "—"
+# The image address of a card in a <template>: never fetched (a template's content is inert) and replaced by the
+# script, but an <img> must name some address to be valid HTML, and this empty data: URL is the smallest.
+EMPTY_IMAGE = "data:,"
 NO_ADDRESS = "the task gives no usable image address"
 
 # One image of a gallery, as the `image` query parameter names it: "<task id>-<image index>".
@@ -323,7 +326,7 @@ def blank_task(status: Status) -> TaskView:
     The gallery page renders these into <template> elements, so cards made in the browser from the JSON
     route come from the same macros as the cards the server renders.
     """
-    image = ImageView(task_id="", index=0, prompt=None, seed=None, inference_seconds=None, thumb_url="",
+    image = ImageView(task_id="", index=0, prompt=None, seed=None, inference_seconds=None, thumb_url=EMPTY_IMAGE,
                       thumb_srcset="", thumbnails={}, full_url="", source_url=None, width=1, height=1,
                       prompt_parts=(), request={})
     return TaskView(id="", status=status, action=None, model=None, size=None, prompt=None, created_at=None,
