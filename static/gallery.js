@@ -265,8 +265,8 @@ document.documentElement.classList.add("js");
       const summary = byId("summary");
       if (summary) summary.textContent = gallery.summary.label;
       const title = byId("gallery-title");
-      if (title && title.textContent !== gallery.title) {
-        title.textContent = gallery.title;
+      if (title && title.textContent !== gallery.heading) {
+        title.textContent = gallery.heading;
         document.title = gallery.title + " · Flux Gallery";
       }
       grid.dataset.pending = String(waiting(gallery));

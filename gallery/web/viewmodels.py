@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from gallery.flux.models import TASK_ID, Image, Status, Task, aspect, clip
+from gallery.flux.models import TASK_ID, Image, Status, Task, aspect
 from gallery.web.layout import GRID_SIZES
 
 DASH = "—"
@@ -24,6 +24,14 @@ WORDS = re.compile(r"[\w']+")
 COMMON = frozenset("a an the of in on at to by for with and or over under into from is it its".split())
 
 PromptParts = tuple[tuple[str, bool], ...]
+
+# How much of the first prompt a gallery's <title> and link preview keep: about what a browser tab or a chat
+# app's card shows of a title before cutting it itself.
+TITLE_PROMPT = 60
+# Where a text may be cut: before a run of spaces. Text with none (Chinese, Japanese, a long URL) is cut anywhere.
+SPACE = re.compile(r"\s+")
+# Left off the end of a cut text before its ellipsis: a dangling comma, colon or dash reads as a typo.
+DANGLING = " \t\n,;:-–—·/"
 
 
 class Urls(Protocol):
@@ -62,7 +70,7 @@ class ImageView:
 
     @property
     def alt(self) -> str:
-        return clip(self.prompt, 200) if self.prompt else f"Image {self.index + 1} of task {self.task_id}"
+        return clip_words(self.prompt, 200) if self.prompt else f"Image {self.index + 1} of task {self.task_id}"
 
     @property
     def seed_label(self) -> str:
@@ -245,10 +253,21 @@ class GalleryView:
         return self.as_of.strftime("%Y-%m-%d %H:%M:%S UTC") if self.as_of else None
 
     @property
+    def heading(self) -> str:
+        """The page's heading: the counts and the first prompt whole (CSS clamps it to the lines there are)."""
+        return self._titled(None)
+
+    @property
     def title(self) -> str:
+        """The document and link-preview title: the heading with its prompt cut at a word, to fit a tab or a card."""
+        return self._titled(TITLE_PROMPT)
+
+    def _titled(self, length: int | None) -> str:
         first = next((task.prompt for task in self.tasks if task.prompt), None)
         head = plural(self.summary.images, "image") if self.summary.images else plural(self.summary.tasks, "task")
-        return f"{head} · {clip(first, 60)}" if first else head
+        if not first:
+            return head
+        return f"{head} · {first if length is None else clip_words(first, length)}"
 
     @property
     def pending(self) -> bool:
@@ -260,6 +279,7 @@ class GalleryView:
             "ids": list(self.ids),
             "link": self.link,
             "title": self.title,
+            "heading": self.heading,
             "prompts_differ": self.prompts_differ,
             "summary": self.summary.to_json(),
             "as_of": self.as_of.isoformat() if self.as_of else None,
@@ -434,6 +454,18 @@ def _box(size: str | None, longest: int) -> tuple[int, int]:
 
 def _seconds(value: float | None) -> str:
     return f"{value:.2f} s" if value is not None else DASH
+
+
+def clip_words(text: str, length: int) -> str:
+    """`text` cut to at most `length` characters at the end of a word, with an ellipsis when cut."""
+    if len(text) <= length:
+        return text
+    cut = text[:length - 1]
+    if not text[length - 1].isspace():
+        ends = [match.start() for match in SPACE.finditer(cut)]
+        if ends and ends[-1] >= length // 2:  # a word longer than half the room is cut inside instead
+            cut = cut[:ends[-1]]
+    return cut.rstrip(DANGLING) + "…"
 
 
 def plural(count: int, word: str) -> str:

@@ -124,6 +124,24 @@ def test_the_grid_renders_every_card(browse, client, view):
     assert columns == (2 if view == "phone" else 4)
 
 
+HEADING = """() => { const h1 = document.getElementById("gallery-title"); const style = getComputedStyle(h1);
+  return {text: h1.textContent, clipped: h1.scrollHeight > h1.clientHeight + 1,
+          lines: Math.round(h1.clientHeight / parseFloat(style.lineHeight))}; }"""
+
+
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+def test_the_heading_shows_the_whole_prompt_where_there_is_room(browse, view):
+    page = browse.open(f"/tasks/{DONE}", view=view)
+    heading = page.evaluate(HEADING)
+    assert heading["text"] == "1 image · a white siamese cat on a sunny windowsill, soft morning light"
+    assert not heading["clipped"], heading
+    assert page.title() == "1 image · a white siamese cat on a sunny windowsill, soft morning… · Flux Gallery"
+    page.goto(f"/tasks/{sample.LONG_PROMPT_ID}")  # hundreds of characters: a few lines of it, then an ellipsis
+    heading = page.evaluate(HEADING)
+    assert heading["clipped"] and heading["lines"] == (3 if view == "phone" else 2), heading
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 @pytest.mark.parametrize(("view", "size"), [("phone", 384), ("desktop", 384)])
 def test_cards_load_the_smallest_thumbnail_that_is_sharp_enough(browse, view, size):
     # A phone 390 px wide at 2x shows two columns of ~174 px boxes: 348 device pixels, so the 384 px one.

@@ -486,3 +486,13 @@ def test_images_are_not_compressed_again(client):
 def test_originals_are_named_with_their_extension(client, task_id, extension):
     response = client.get(f"/image/{task_id}/0")
     assert response.headers["Content-Disposition"] == f'inline; filename="flux-{task_id}-0.{extension}"'
+
+
+def test_the_heading_shows_the_whole_prompt_and_the_title_cuts_it_at_a_word(client):
+    page = soup(client.get(f"/tasks/{DONE}"))
+    prompt = "a white siamese cat on a sunny windowsill, soft morning light"
+    assert page.select_one("h1").get_text() == f"1 image · {prompt}"
+    cut = "1 image · a white siamese cat on a sunny windowsill, soft morning…"
+    assert page.title.get_text() == f"{cut} · Flux Gallery"
+    assert page.find("meta", property="og:title")["content"] == cut
+    assert page.find("meta", attrs={"name": "twitter:title"})["content"] == cut
