@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gallery import services as wiring
 from gallery.export import static as export
 from gallery.settings import DEFAULTS, Settings
-from gallery.web import access, errors, headers
+from gallery.web import access, assets, errors, headers
 from gallery.web import galleries as views
 from gallery.web import sharing as share_views
 
@@ -44,5 +44,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(share_views.bp)
     errors.init_app(app)
     headers.init_app(app)
+    assets.init_app(app)
     export.init_app(app)
     return app
