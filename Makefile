@@ -12,10 +12,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# axe-core for the browser tests' accessibility checks: test-only, never served, pinned by package-lock.json.
+# axe-core for the browser tests' accessibility checks and html-validate for the pages' HTML: test-only, never
+# served, pinned by package-lock.json. Without npm, say what is missing rather than "npm: not found".
 NODE_STAMP := node_modules/.installed
 
 $(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "make test needs npm (Node.js's package manager) to install the test-only packages in package.json" \
+	       "(axe-core, html-validate), and npm is not installed." >&2; \
+	  echo "Install it with 'apt-get install npm' (Debian, Ubuntu), or install Node.js, which includes npm," \
+	       "from https://nodejs.org/, then run make test again." >&2; \
+	  exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
@@ -36,7 +43,7 @@ emulator: $(STAMP)
 export: $(STAMP)
 	$(BIN)/flask --app app export $(IDS) $(OUT)
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(NODE_STAMP) $(STAMP)  # npm first: a missing npm is told before minutes of pip
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gallery import services as wiring
 from gallery.export import static as export
 from gallery.settings import DEFAULTS, Settings
-from gallery.web import access, errors, headers, hooks, workspace
+from gallery.web import access, assets, errors, headers, hooks, workspace
 from gallery.web import galleries as views
 from gallery.web import sharing as share_views
 from gallery.workspace import cli as workspace_cli
@@ -46,6 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(workspace.bp)
     errors.init_app(app)
     headers.init_app(app)
+    assets.init_app(app)
     export.init_app(app)
     workspace_cli.init_app(app)
     hooks.init_app(app)

@@ -62,9 +62,6 @@ document.documentElement.classList.add("js");
   // ---- Copy buttons -----------------------------------------------------------------------------------
 
   function initCopyButtons() {
-    document.querySelectorAll(".toolbar[hidden], button.copy[hidden]").forEach(function (element) {
-      element.hidden = false;
-    });
     document.addEventListener("click", function (event) {
       const button = event.target.closest("button.copy");
       if (button) copyFrom(button);
@@ -268,8 +265,8 @@ document.documentElement.classList.add("js");
       const summary = byId("summary");
       if (summary) summary.textContent = gallery.summary.label;
       const title = byId("gallery-title");
-      if (title && title.textContent !== gallery.title) {
-        title.textContent = gallery.title;
+      if (title && title.textContent !== gallery.heading) {
+        title.textContent = gallery.heading;
         document.title = gallery.title + " · Flux Gallery";
       }
       grid.dataset.pending = String(waiting(gallery));
@@ -345,10 +342,7 @@ document.documentElement.classList.add("js");
       setSlot(card, "trace", task.trace_id);
       setSlot(card, "task", task.id);
       const report = card.querySelector("button.copy");
-      if (report) {
-        report.dataset.copyText = task.error_report || "";
-        report.hidden = false;
-      }
+      if (report) report.dataset.copyText = task.error_report || "";
       card.classList.add("is-new");
       return card;
     }
@@ -363,8 +357,14 @@ document.documentElement.classList.add("js");
     const dialog = byId("lightbox");
     const none = { cardsChanged: function () {} };
     if (!dialog || typeof dialog.showModal !== "function") return none;
-    const image = byId("lightbox-image");
     const stage = dialog.querySelector(".lightbox__stage");
+    // Made here rather than in the page: an <img> in HTML must have an address, and this one has none until shown.
+    const image = document.createElement("img");
+    image.className = "lightbox__image";
+    image.id = "lightbox-image";
+    image.alt = "";
+    image.draggable = false;
+    stage.prepend(image);
     const count = byId("lightbox-count");
     const prompt = byId("lightbox-prompt");
     const meta = byId("lightbox-meta");

@@ -21,6 +21,7 @@ from gallery.flux.tasks import Found
 from gallery.images.originals import EXTENSIONS, ImageFetchError, media_type
 from gallery.images.pipeline import ThumbnailError, placeholder
 from gallery.services import services
+from gallery.web.assets import static_file_url
 from gallery.web.errors import UPSTREAM
 from gallery.web.viewmodels import blank_tasks, gallery_view, plural
 
@@ -79,8 +80,9 @@ def init_app(app: Flask) -> None:
 
 @pass_context
 def static_url(context: Context, filename: str) -> str:
-    """A static file's URL: relative inside an export, so the page opens from disk; else the app's own."""
-    return f"static/{filename}" if context.get("export") else url_for("static", filename=filename)
+    """A static file's URL: relative inside an export, so the page opens from disk; else the app's own, named by
+    the hash of the file's bytes so browsers keep it for good."""
+    return f"static/{filename}" if context.get("export") else static_file_url(filename)
 
 
 @pass_context

@@ -16,8 +16,8 @@ from gallery.web.urls import FlaskUrls
 from gallery.web.viewmodels import GalleryView, blank_tasks, find_image, gallery_view
 
 bp = Blueprint("gallery", __name__)
-# Gallery pages and their JSON shrink about twentyfold. Only those views are compressed: images are compressed
-# already, and static files are small, cached, and not worth a second copy of each in memory.
+# Gallery pages and their JSON shrink about twentyfold. Only those views are compressed here: images are
+# compressed already, and static files are compressed once at start-up (gallery/web/assets.py).
 compress = Compress()
 
 IMMUTABLE = "public, max-age=31536000, immutable"

@@ -3,9 +3,8 @@
 import hashlib
 from dataclasses import dataclass
 
-from gallery.flux.models import clip
 from gallery.images.previews import HEIGHT, VERSION, WIDTH
-from gallery.web.viewmodels import GalleryView, ImageView, TaskView
+from gallery.web.viewmodels import GalleryView, ImageView, TaskView, clip_words
 
 
 @dataclass(frozen=True)
@@ -24,12 +23,12 @@ class ShareMeta:
 def gallery_meta(page: GalleryView, *, url: str, preview_url: str, title: str | None = None) -> ShareMeta:
     """The preview of a whole gallery: its title (or the one given with the link) and a contact sheet."""
     prompts = list(dict.fromkeys(task.prompt for task in page.tasks if task.prompt))
-    shown = "; ".join(clip(prompt, 80) for prompt in prompts[:3])
+    shown = "; ".join(clip_words(prompt, 80) for prompt in prompts[:3])
     more = f" and {len(prompts) - 3} more prompts" if len(prompts) > 3 else ""
     description = f"{page.summary.label}." + (f" {shown}{more}." if shown else "")
     return ShareMeta(
-        title=clip(title.strip(), 120) if title and title.strip() else page.title,
-        description=clip(description, 300),
+        title=clip_words(title.strip(), 120) if title and title.strip() else page.title,
+        description=clip_words(description, 300),
         url=url,
         image_url=preview_url,
         image_alt=f"Contact sheet of {page.summary.label}",
@@ -42,8 +41,8 @@ def image_meta(task: TaskView, image: ImageView, *, url: str, preview_url: str,
     facts = [f"Seed {image.seed}" if image.seed else None, task.size_label if task.size else None,
              task.model, "Flux image"]
     return ShareMeta(
-        title=clip(title.strip(), 120) if title and title.strip() else clip(image.prompt or "Flux image", 120),
-        description=clip(" · ".join(fact for fact in facts if fact), 300),
+        title=clip_words((title or "").strip() or image.prompt or "Flux image", 120),
+        description=clip_words(" · ".join(fact for fact in facts if fact), 300),
         url=url,
         image_url=preview_url,
         image_alt=image.alt,

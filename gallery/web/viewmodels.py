@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from gallery.flux.models import TASK_ID, Image, Status, Task, aspect, clip
+from gallery.flux.models import TASK_ID, Image, Status, Task, aspect
 from gallery.images.originals import NO_ADDRESS
+from gallery.web.layout import GRID_SIZES
 
 DASH = "—"
+# The image address of a card in a <template>: never fetched (a template's content is inert) and replaced by the
+# script, but an <img> must name some address to be valid HTML, and this empty data: URL is the smallest.
+EMPTY_IMAGE = "data:,"
 
 # One image of a gallery, as the `image` query parameter names it: "<task id>-<image index>".
 IMAGE_KEY = re.compile(rf"({TASK_ID.pattern})-(\d{{1,4}})")
@@ -20,6 +24,14 @@ WORDS = re.compile(r"[\w']+")
 COMMON = frozenset("a an the of in on at to by for with and or over under into from is it its".split())
 
 PromptParts = tuple[tuple[str, bool], ...]
+
+# How much of the first prompt a gallery's <title> and link preview keep: about what a browser tab or a chat
+# app's card shows of a title before cutting it itself.
+TITLE_PROMPT = 60
+# Where a text may be cut: before a run of spaces. Text with none (Chinese, Japanese, a long URL) is cut anywhere.
+SPACE = re.compile(r"\s+")
+# Left off the end of a cut text before its ellipsis: a dangling comma, colon or dash reads as a typo.
+DANGLING = " \t\n,;:-–—·/"
 
 
 class Urls(Protocol):
@@ -58,7 +70,7 @@ class ImageView:
 
     @property
     def alt(self) -> str:
-        return clip(self.prompt, 200) if self.prompt else f"Image {self.index + 1} of task {self.task_id}"
+        return clip_words(self.prompt, 200) if self.prompt else f"Image {self.index + 1} of task {self.task_id}"
 
     @property
     def seed_label(self) -> str:
@@ -67,6 +79,11 @@ class ImageView:
     @property
     def inference_label(self) -> str:
         return _seconds(self.inference_seconds)
+
+    @property
+    def thumb_sizes(self) -> str:
+        """How wide the card's image is at each viewport width, so the browser picks the thumbnail it needs."""
+        return GRID_SIZES
 
     @property
     def large_thumb_url(self) -> str:
@@ -91,8 +108,8 @@ class ImageView:
             "inference_label": self.inference_label,
             "url": self.full_url,
             "thumbnails": {str(size): url for size, url in self.thumbnails.items()},
-            "thumb": {"src": self.thumb_url, "srcset": self.thumb_srcset, "width": self.width,
-                      "height": self.height},
+            "thumb": {"src": self.thumb_url, "srcset": self.thumb_srcset, "sizes": self.thumb_sizes,
+                      "width": self.width, "height": self.height},
             "source_url": self.source_url,
             "error": self.error,
             "request": self.request,
@@ -230,10 +247,21 @@ class GalleryView:
         return self.as_of.strftime("%Y-%m-%d %H:%M:%S UTC") if self.as_of else None
 
     @property
+    def heading(self) -> str:
+        """The page's heading: the counts and the first prompt whole (CSS clamps it to the lines there are)."""
+        return self._titled(None)
+
+    @property
     def title(self) -> str:
+        """The document and link-preview title: the heading with its prompt cut at a word, to fit a tab or a card."""
+        return self._titled(TITLE_PROMPT)
+
+    def _titled(self, length: int | None) -> str:
         first = next((task.prompt for task in self.tasks if task.prompt), None)
         head = plural(self.summary.images, "image") if self.summary.images else plural(self.summary.tasks, "task")
-        return f"{head} · {clip(first, 60)}" if first else head
+        if not first:
+            return head
+        return f"{head} · {first if length is None else clip_words(first, length)}"
 
     @property
     def pending(self) -> bool:
@@ -245,6 +273,7 @@ class GalleryView:
             "ids": list(self.ids),
             "link": self.link,
             "title": self.title,
+            "heading": self.heading,
             "prompts_differ": self.prompts_differ,
             "summary": self.summary.to_json(),
             "as_of": self.as_of.isoformat() if self.as_of else None,
@@ -293,7 +322,9 @@ def _image_view(task: Task, image: Image, urls: Urls, sizes: tuple[int, ...], wi
                 height: int, diff: dict[str, PromptParts], error: str | None) -> ImageView:
     thumbnails = {size: urls.thumb(task.id, image.index, size) for size in sorted(sizes)}
     smallest = min(sizes)
-    srcset = ", ".join(f"{url} {size / smallest:g}x" for size, url in thumbnails.items())
+    # A thumbnail's size is its longest side, and a card shows the image whole in a square box (object-fit:
+    # contain): the longest side spans the box, so it is the width that counts against the card's `sizes`.
+    srcset = ", ".join(f"{url} {size}w" for size, url in thumbnails.items())
     return ImageView(
         task_id=task.id, index=image.index, prompt=image.prompt, seed=image.seed,
         inference_seconds=image.inference_seconds, thumb_url=thumbnails[smallest], thumb_srcset=srcset,
@@ -309,7 +340,7 @@ def blank_task(status: Status) -> TaskView:
     The gallery page renders these into <template> elements, so cards made in the browser from the JSON
     route come from the same macros as the cards the server renders.
     """
-    image = ImageView(task_id="", index=0, prompt=None, seed=None, inference_seconds=None, thumb_url="",
+    image = ImageView(task_id="", index=0, prompt=None, seed=None, inference_seconds=None, thumb_url=EMPTY_IMAGE,
                       thumb_srcset="", thumbnails={}, full_url="", source_url=None, width=1, height=1,
                       prompt_parts=(), request={})
     return TaskView(id="", status=status, action=None, model=None, size=None, prompt=None, created_at=None,
@@ -417,6 +448,18 @@ def _box(size: str | None, longest: int) -> tuple[int, int]:
 
 def _seconds(value: float | None) -> str:
     return f"{value:.2f} s" if value is not None else DASH
+
+
+def clip_words(text: str, length: int) -> str:
+    """`text` cut to at most `length` characters at the end of a word, with an ellipsis when cut."""
+    if len(text) <= length:
+        return text
+    cut = text[:length - 1]
+    if not text[length - 1].isspace():
+        ends = [match.start() for match in SPACE.finditer(cut)]
+        if ends and ends[-1] >= length // 2:  # a word longer than half the room is cut inside instead
+            cut = cut[:ends[-1]]
+    return cut.rstrip(DANGLING) + "…"
 
 
 def plural(count: int, word: str) -> str:

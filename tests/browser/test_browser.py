@@ -55,7 +55,9 @@ class Browse:
         # Failures a page is meant to have: the broken sample image answers 502 with a placeholder.
         self.expected = [f"/thumb/{sample.BROKEN_IMAGE_ID}/", f"/image/{sample.BROKEN_IMAGE_ID}/"]
 
-    def open(self, path: str = "/", *, view: str = "desktop", scheme: str = "light", javascript: bool = True):
+    def open(self, path: str = "/", *, view: str = "desktop", scheme: str = "light", javascript: bool = True,
+             before=None):
+        """A new page at `path`; `before(page)` runs first, ahead of the navigation (to throttle it, say)."""
         context = self.browser.new_context(base_url=self.base_url, color_scheme=scheme,
                                            java_script_enabled=javascript, **VIEWS[view])
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=self.base_url)
@@ -64,6 +66,8 @@ class Browse:
         page = context.new_page()
         page.on("console", lambda message: self._console(message))
         page.on("pageerror", lambda error: self.problems.append(f"uncaught exception: {error}"))
+        if before is not None:
+            before(page)
         page.goto(path)
         return page
 
@@ -120,6 +124,63 @@ def test_the_grid_renders_every_card(browse, client, view):
     assert columns == (2 if view == "phone" else 4)
 
 
+HEADING = """() => { const h1 = document.getElementById("gallery-title"); const style = getComputedStyle(h1);
+  return {text: h1.textContent, clipped: h1.scrollHeight > h1.clientHeight + 1,
+          lines: Math.round(h1.clientHeight / parseFloat(style.lineHeight))}; }"""
+
+
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+def test_the_heading_shows_the_whole_prompt_where_there_is_room(browse, view):
+    page = browse.open(f"/tasks/{DONE}", view=view)
+    heading = page.evaluate(HEADING)
+    assert heading["text"] == "1 image · a white siamese cat on a sunny windowsill, soft morning light"
+    assert not heading["clipped"], heading
+    assert page.title() == "1 image · a white siamese cat on a sunny windowsill, soft morning… · Flux Gallery"
+    page.goto(f"/tasks/{sample.LONG_PROMPT_ID}")  # hundreds of characters: a few lines of it, then an ellipsis
+    heading = page.evaluate(HEADING)
+    assert heading["clipped"] and heading["lines"] == (3 if view == "phone" else 2), heading
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize(("view", "size"), [("phone", 384), ("desktop", 384)])
+def test_cards_load_the_smallest_thumbnail_that_is_sharp_enough(browse, view, size):
+    # A phone 390 px wide at 2x shows two columns of ~174 px boxes: 348 device pixels, so the 384 px one.
+    page = browse.open(SMALL, view=view)
+    page.evaluate(EAGER)
+    page.wait_for_function(IMAGES_LOADED, timeout=20_000)
+    chosen = page.eval_on_selector_all("#grid img", "images => images.map((img) => img.currentSrc)")
+    assert chosen and all(src.endswith(f"/{size}") for src in chosen), chosen
+
+
+# Which width a card image's `sizes` says, read as a browser without `sizes="auto"` reads it: the first entry
+# whose media condition holds, its length resolved by CSS itself.
+DECLARED_WIDTH = r"""() => {
+  const img = document.querySelector("#grid img");
+  const entries = img.getAttribute("sizes").split(/,\s*(?![^(]*\))/).filter((entry) => entry !== "auto");
+  const chosen = entries.find((entry) => {
+    const condition = entry.match(/^(\([^)]*\))\s/);
+    return !condition || matchMedia(condition[1]).matches;
+  });
+  const probe = document.createElement("div");
+  probe.style.width = chosen.replace(/^\([^)]*\)\s*/, "");
+  document.body.appendChild(probe);
+  const declared = probe.getBoundingClientRect().width;
+  probe.remove();
+  return {declared, real: img.getBoundingClientRect().width,
+          scrollbar: innerWidth - document.documentElement.clientWidth};
+}"""
+
+
+def test_the_card_sizes_match_the_grid_at_every_width(browse):
+    page = browse.open(SMALL)
+    for width in (320, 360, 390, 414, 480, 500, 520, 521, 600, 768, 800, 1024, 1280, 1366, 1440, 1600, 1920,
+                  2400, 2560, 3200):
+        page.set_viewport_size({"width": width, "height": 900})
+        found = page.evaluate(DECLARED_WIDTH)
+        # vw counts a scrollbar that the layout leaves out: declared may be larger by that much, never smaller.
+        assert -0.5 <= found["declared"] - found["real"] <= found["scrollbar"] + 0.5, (width, found)
+
+
 def test_without_javascript_the_cards_link_to_the_originals(browse):
     page = browse.open(SMALL, javascript=False)
     assert len(cards(page)) == 7
@@ -130,6 +191,103 @@ def test_without_javascript_the_cards_link_to_the_originals(browse):
     browse.expect_failure("/favicon.ico")  # asked for by Chromium's bare image view, which has no <link rel=icon>
     first.click()
     page.wait_for_url(f"**/image/{MULTI}/0")
+
+
+# ---- layout stability: the page is laid out final by the server, so nothing moves as it loads ----------
+
+# Every layout shift the page makes without input, as Lighthouse counts them; collected from before the first
+# paint, since a shift at first paint is the one that matters most.
+SHIFTS = """window.layoutShifts = [];
+window.shiftObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if (entry.hadRecentInput) continue;
+    window.layoutShifts.push({value: entry.value, at: Math.round(entry.startTime),
+      moved: entry.sources.map((source) => (source.node && (source.node.id || source.node.nodeName)) || "?")});
+  }
+});
+window.shiftObserver.observe({type: "layout-shift", buffered: true});
+// On a slow phone the first paint often comes before the script's start-up work (Lighthouse saw it so); here it
+// always does, so a page that only looks right once the script ran cannot pass by luck.
+const painted = new Promise((resolve) => new PerformanceObserver((list, observer) => {
+  observer.disconnect();
+  resolve();
+}).observe({type: "paint", buffered: true}));
+const listen = EventTarget.prototype.addEventListener;
+document.addEventListener = function (type, listener, options) {
+  if (type !== "DOMContentLoaded") return listen.call(this, type, listener, options);
+  // Two frames: the whole document, as the server sent it, is drawn once before the script changes anything.
+  const later = (event) => requestAnimationFrame(() => requestAnimationFrame(() => listener.call(this, event)));
+  return listen.call(this, type, (event) => painted.then(() => later(event)), options);
+};"""
+# Resolves once two frames have been drawn after the viewport's images loaded, with every shift recorded.
+SETTLED = """() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => {
+  window.shiftObserver.takeRecords().forEach((entry) => { if (!entry.hadRecentInput) window.layoutShifts.push(
+    {value: entry.value, at: Math.round(entry.startTime), moved: []}); });
+  resolve(window.layoutShifts);
+})))"""
+VIEWPORT_IMAGES_LOADED = """() => document.readyState === "complete" && Array.from(document.images)
+  .filter((img) => { const box = img.getBoundingClientRect();
+                     return box.bottom > 0 && box.top < innerHeight && box.width > 0; })
+  .every((img) => img.complete)"""
+
+
+def lighthouse_throttling(page) -> None:
+    """Lighthouse's mobile run: the CPU four times slower and its "slow 4G" link (DevTools throttling values)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 562.5,
+                                                  "downloadThroughput": 1.4744 * 1024 * 1024 / 8,
+                                                  "uploadThroughput": 0.675 * 1024 * 1024 / 8})
+    page.context.add_init_script(SHIFTS)
+
+
+TEN_TASKS = "/tasks/" + ",".join(sample.SAMPLE_IDS[:10])
+STABLE_PAGES = {
+    "home": "/",
+    "gallery": TEN_TASKS,
+    # A failed task's card has a button only the script can use; a pending one asks the server again.
+    "mixed gallery": MIXED,
+    "one-image link": f"{ITERATIONS}?image={sample.LIGHTHOUSE_IDS[2]}-0",
+    "error page": "/nowhere",
+}
+
+
+@pytest.mark.parametrize("view", ["phone", "desktop"])
+@pytest.mark.parametrize("name", list(STABLE_PAGES))
+def test_nothing_moves_while_a_page_loads_on_a_slow_phone(browse, emulator, name, view):
+    set_fault(emulator, PENDING_SECONDS=3600)  # a pending card stays pending: a task finishing may move things
+    if name == "error page":
+        browse.expect_failure(STABLE_PAGES[name])
+    page = browse.open(STABLE_PAGES[name], view=view, before=lighthouse_throttling)
+    page.wait_for_function(VIEWPORT_IMAGES_LOADED, timeout=60_000)
+    shifts = page.evaluate(SETTLED)
+    total = sum(shift["value"] for shift in shifts)  # the sum of all, stricter than Lighthouse's worst window
+    assert total < 0.02, f"{name} ({view}): cumulative layout shift {total:.3f}: {shifts}"
+
+
+# ---- static files: fetched once, then kept --------------------------------------------------------------
+
+
+def test_a_second_page_view_asks_for_no_static_file(browse, live_server):
+    asked: list[str] = []
+    serve = live_server.app.wsgi_app
+
+    def counting(environ, start_response):
+        if environ["PATH_INFO"].startswith("/static/"):
+            asked.append(environ["PATH_INFO"])
+        return serve(environ, start_response)
+
+    live_server.app.wsgi_app = counting
+    page = browse.open(SMALL)
+    page.wait_for_load_state("load")
+    first = list(asked)
+    assert {path.rsplit(".", 1)[1] for path in first} >= {"css", "js"}
+    page.reload()
+    page.wait_for_load_state("load")
+    page.goto(ITERATIONS)  # another gallery, same files
+    page.wait_for_load_state("load")
+    assert asked == first, "asked again for " + ", ".join(asked[len(first):])
 
 
 # ---- the lightbox ------------------------------------------------------------------------------------

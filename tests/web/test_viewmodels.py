@@ -6,8 +6,10 @@ import pytest
 
 from flux_emulator import app as sample
 from gallery.flux.models import Image, Status, Task, task_from_record
+from gallery.web.layout import GRID_SIZES, image_width
 from gallery.web.viewmodels import (
     blank_task,
+    clip_words,
     gallery_view,
     image_key,
     parse_image_key,
@@ -102,8 +104,8 @@ def test_gallery_json_has_what_the_script_needs_to_build_a_card():
     image = task["images"][0]
     assert image["key"] == f"{ids[1]}-0"
     assert image["prompt_parts"] == [["a lighthouse at dusk, ", False], ["watercolor", True]]
-    assert image["thumb"] == {"src": f"/t/{ids[1]}/0/384", "srcset": f"/t/{ids[1]}/0/384 1x, /t/{ids[1]}/0/768 2x",
-                              "width": 384, "height": 219}
+    assert image["thumb"] == {"src": f"/t/{ids[1]}/0/384", "srcset": f"/t/{ids[1]}/0/384 384w, /t/{ids[1]}/0/768 768w",
+                              "sizes": GRID_SIZES, "width": 384, "height": 219}
     assert image["request"]["seed"] == 1760325
     assert json.loads(view.tasks[1].images[0].request_json) == image["request"]
 
@@ -123,3 +125,34 @@ def test_blank_tasks_have_the_shape_of_their_status(status):
     blank = blank_task(status)
     assert blank.status is status and blank.id == ""
     assert len(blank.images) == (1 if status is Status.DONE else 0)
+
+
+def test_card_sizes_follow_the_grid_columns():
+    # A phone 390 px wide: two columns of 174 px images; a 1280 px desktop: four of about 285 px.
+    for viewport, width in ((390, 174), (1280, 285)):
+        share, px = image_width(viewport)
+        assert round(share * viewport + px) == width
+    assert GRID_SIZES.startswith("auto, (max-width: 337px) calc(100vw - 30px), (max-width: 466px) calc(50vw - 21px)")
+
+
+@pytest.mark.parametrize(("text", "length", "expected"), [
+    ("a white siamese cat on a sunny windowsill, soft morning light", 60,
+     "a white siamese cat on a sunny windowsill, soft morning…"),
+    ("a lighthouse at dusk, watercolor", 60, "a lighthouse at dusk, watercolor"),  # fits: left whole
+    ("a lighthouse at dusk, watercolor", 25, "a lighthouse at dusk…"),  # no dangling comma before the ellipsis
+    ("a lighthouse at dusk, watercolor", 22, "a lighthouse at dusk…"),  # the cut falls on a space
+    ("夕暮れの海辺を歩く猫、柔らかな光、水彩画風", 10, "夕暮れの海辺を歩く…"),  # no spaces to cut at: cut anywhere
+    ("see https://example.com/a/very/long/address/indeed", 30, "see https://example.com/a/ver…"),  # one long word
+])
+def test_clip_words_cuts_at_the_end_of_a_word(text, length, expected):
+    assert clip_words(text, length) == expected
+    assert len(clip_words(text, length)) <= length
+
+
+def test_the_heading_keeps_the_whole_prompt_and_the_title_cuts_it_at_a_word():
+    prompt = "a white siamese cat on a sunny windowsill, soft morning light"
+    task = task_from_record(sample.DONE_ID, sample.task_record(sample.SAMPLES[sample.DONE_ID], "http://x/"))
+    view = gallery_view((sample.DONE_ID,), [task], Urls(), (384, 768))
+    assert view.heading == f"1 image · {prompt}"
+    assert view.title == "1 image · a white siamese cat on a sunny windowsill, soft morning…"
+    assert view.to_json()["heading"] == view.heading and view.to_json()["title"] == view.title

@@ -64,7 +64,8 @@ def test_single_task_gallery(client):
     assert record["request"]["model"] in card.text
     img = card.select_one("img")
     assert img["src"] == f"/thumb/{DONE}/0/384"
-    assert img["srcset"] == f"/thumb/{DONE}/0/384 1x, /thumb/{DONE}/0/768 2x"
+    assert img["srcset"] == f"/thumb/{DONE}/0/384 384w, /thumb/{DONE}/0/768 768w"
+    assert img["sizes"].startswith("auto, (max-width: ")
     assert (img["width"], img["height"]) == ("384", "384")
     assert img["alt"] == data["prompt"]
     assert card.select_one("a")["href"] == f"/image/{DONE}/0"
@@ -492,3 +493,13 @@ def test_a_trailing_slash_redirects_to_the_canonical_link(client):
     assert response.status_code == 301
     assert response.headers["Location"] == f"/tasks/{DONE},{LAKE}?image={DONE}-0"
     assert client.get(f"/api/tasks/{DONE}/").status_code == 200
+
+
+def test_the_heading_shows_the_whole_prompt_and_the_title_cuts_it_at_a_word(client):
+    page = soup(client.get(f"/tasks/{DONE}"))
+    prompt = "a white siamese cat on a sunny windowsill, soft morning light"
+    assert page.select_one("h1").get_text() == f"1 image · {prompt}"
+    cut = "1 image · a white siamese cat on a sunny windowsill, soft morning…"
+    assert page.title.get_text() == f"{cut} · Flux Gallery"
+    assert page.find("meta", property="og:title")["content"] == cut
+    assert page.find("meta", attrs={"name": "twitter:title"})["content"] == cut
