@@ -347,6 +347,63 @@ document.documentElement.classList.add("js");
       return card;
     }
 
+    // -- older pages (Recent, search): the next page is fetched as JSON while the reader nears the end
+
+    const more = byId("more");
+    let loading = false;
+
+    function loadMore() {
+      if (loading || !grid.dataset.next) return;
+      loading = true;
+      let loaded = false;
+      more.setAttribute("aria-busy", "true");
+      fetch(grid.dataset.next, { headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error("status " + response.status);
+          return response.json();
+        })
+        .then(function (page) {
+          let order = grid.children.length;
+          const fresh = [];
+          page.tasks.forEach(function (task) {
+            if (byId("task-" + task.id) || grid.querySelector('[data-task="' + task.id + '"]')) return;
+            if (task.status === "done") {
+              task.images.forEach(function (image) { fresh.push(imageCard(task, image, String(order))); });
+            } else {
+              fresh.push(statusCard(task, String(order)));
+            }
+            order += 1;
+          });
+          fresh.forEach(function (card) { grid.appendChild(card); });
+          if (page.next_url) {
+            grid.dataset.next = page.next_url;
+            more.href = more.href.replace(/([?&]cursor=)[^&]*/, "$1" + encodeURIComponent(page.next));
+          } else {
+            delete grid.dataset.next;
+            more.parentElement.remove();
+          }
+          applySort();
+          applyFilter();
+          lightbox.cardsChanged();
+          announce(fresh.length + (fresh.length === 1 ? " older image" : " older images") + " loaded.");
+          loaded = true;
+        })
+        .catch(function () { /* the link still works: a click loads the next page as a page */ })
+        .then(function () {
+          loading = false;
+          more.removeAttribute("aria-busy");
+          // Still near the end (a short page, a tall screen): the observer sees no change, so ask again here.
+          if (loaded && grid.dataset.next && more.getBoundingClientRect().top < window.innerHeight + 1200) loadMore();
+        });
+    }
+
+    if (more && grid.dataset.next && "IntersectionObserver" in window) {
+      // Well before the end, so the next page is there by the time the reader gets to it.
+      new IntersectionObserver(function (entries) {
+        if (entries.some(function (entry) { return entry.isIntersecting; })) loadMore();
+      }, { rootMargin: "0px 0px 1200px 0px" }).observe(more);
+    }
+
     // A static export (data-static) has no JSON route to ask: the cards it was written with are all there is.
     if (!("static" in grid.dataset) && Number(grid.dataset.pending) > 0 && grid.dataset.api) schedule(delay);
   }

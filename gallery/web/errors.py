@@ -39,7 +39,7 @@ def init_app(app: Flask) -> None:
     """Register the error handlers."""
     app.register_error_handler(BadIds, _bad_ids)
     app.register_error_handler(BadQuery, _bad_query)
-    app.register_error_handler(BadCursor, _bad_query)
+    app.register_error_handler(BadCursor, _bad_cursor)
     app.register_error_handler(ApiError, _upstream)
     app.register_error_handler(Busy, _busy)
     app.register_error_handler(HTTPException, _http)
@@ -52,6 +52,10 @@ def _bad_ids(error: BadIds) -> Response:
 
 def _bad_query(error: ValueError) -> Response:
     return _page(400, "That search cannot be run", str(error), hint="Change the search and try again.")
+
+
+def _bad_cursor(error: BadCursor) -> Response:
+    return _page(400, "That page link is not one this server made", str(error), hint=None)
 
 
 def _upstream(error: ApiError) -> Response:

@@ -1,14 +1,15 @@
 """Workspace routes: Recent (every kept task, newest first) and search, as pages and as JSON, paged by cursor."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from gallery.flux.models import Task
 from gallery.services import services
 from gallery.web.galleries import compress
+from gallery.web.sharing import share_meta
 from gallery.web.urls import FlaskUrls
-from gallery.web.viewmodels import GalleryView, gallery_view
+from gallery.web.viewmodels import GalleryView, blank_tasks, gallery_view
 from gallery.workspace.kept import Page
 from gallery.workspace.query import Query, parse_query
 
@@ -105,8 +106,10 @@ def _grid(tasks: list[Task]) -> GalleryView:
 def _page(view: ListingView) -> Response:
     # Recent and search show what this server has seen to anyone who may open it: say so, the first time.
     show_notice = not request.cookies.get(NOTICE_COOKIE)
+    share = replace(share_meta(view.grid), title=view.heading) if view.grid.tasks else None
     response = Response(render_template("listing.html", listing=view, page=view.grid, show_notice=show_notice,
-                                        sample_data=services().sample_data))
+                                        sample_data=services().sample_data, featured=None, blanks=blank_tasks(),
+                                        share=share))
     response.headers["Cache-Control"] = "private, no-cache"
     if show_notice:
         response.set_cookie(NOTICE_COOKIE, "1", max_age=365 * 24 * 3600, httponly=True, samesite="Lax",

@@ -683,3 +683,24 @@ def test_a_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         need("no Chromium")
+
+
+def test_recent_loads_older_pages_while_scrolling_and_shows_each_task_once(browse, live_server, monkeypatch):
+    from gallery.web import workspace
+
+    monkeypatch.setattr(workspace, "PAGE_TASKS", 8)
+    ids = [sample.synthetic_id(n) for n in range(1, 31)]
+    page = browse.open(f"/api/tasks/{','.join(ids)}")  # viewing them keeps them
+    page.goto("/recent")
+    expect(page.locator("#grid > li")).to_have_count(8)
+    for _ in range(10):
+        if page.locator("a#more").count() == 0:
+            break
+        page.locator("a#more").scroll_into_view_if_needed()
+        page.wait_for_function("() => !document.querySelector('#more[aria-busy]')")
+    expect(page.locator("a#more")).to_have_count(0)
+    shown = page.eval_on_selector_all("#grid > li", "items => items.map(li => li.dataset.task)")
+    assert sorted(shown) == sorted(ids) and len(shown) == len(ids)
+    # The lightbox walks across what was loaded later too.
+    page.locator("#grid > li").last.locator("a.card__media").click()
+    expect(page.locator("#lightbox-count")).to_have_text(f"Image {len(ids)} of {len(ids)}")

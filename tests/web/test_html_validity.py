@@ -20,6 +20,12 @@ PAGES = {
     "gallery": ("/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Everything"]), 200),
     "one-image link": ("/tasks/" + ",".join(ITERATIONS) + f"?image={ITERATIONS[2]}-0", 200),
     "pending gallery": (f"/tasks/{sample.DONE_ID},{sample.PENDING_ID}", 200),
+    # After the galleries above, which keep their tasks: Recent and search have something to show.
+    "recent": ("/recent", 200),
+    "search": ("/search?q=lighthouse", 200),
+    "empty search": ("/search", 200),
+    "search that finds nothing": ("/search?q=zeppelin", 200),
+    "bad search": ("/search?q=seed:abc", 400),
     "not found": ("/nowhere", 404),
     "bad link": ("/tasks/not-a-task", 400),
 }
