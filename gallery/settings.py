@@ -133,6 +133,8 @@ SETTINGS = (
             number()),
     Setting("API_ATTEMPTS", 3, "Attempts per Tasks API call; 429 and 5xx are retried with backoff and jitter.",
             integer(1)),
+    Setting("API_BACKOFF", 0.5, "Seconds before the first Tasks API retry; each later one waits twice as long (at "
+            "most 8 times this), plus up to this much jitter.", number()),
     Setting("API_DEADLINE", 15.0, "Seconds one page may spend on Tasks API calls, retries included.", number()),
     Setting("RETRY_BUDGET", 0.1, "Most Tasks API retries as a share of calls in the last 10 s (plus 5 per 10 s), "
             "so retries never pile onto a struggling upstream.", number()),
@@ -196,6 +198,7 @@ class Settings:
     emulator_port: int
     api_timeout: float
     api_attempts: int
+    api_backoff: float
     api_deadline: float
     retry_budget: float
     batch_size: int
