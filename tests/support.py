@@ -103,7 +103,7 @@ def reset_emulator(emulator) -> None:
     from flux_emulator.app import DEFAULT_CONFIG
 
     timings = {key: DEFAULT_CONFIG[key] for key in ("SLOW_SECONDS", "HANG_SECONDS", "IMAGE_SLOW_SECONDS",
-                                                     "DRIP_SECONDS")}
+                                                     "DRIP_SECONDS", "RETRY_AFTER_SECONDS")}
     requests.post(f"{emulator.url}/_emulator/config", json={"FAULT": None, "IMAGE_FAULT": None,
                                                             "PENDING_SECONDS": 1.0, **timings}, timeout=5)
     requests.post(f"{emulator.url}/_emulator/reset", timeout=5)
