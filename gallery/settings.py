@@ -143,6 +143,8 @@ SETTINGS = (
     Setting("MAX_IDS", 100, "Most task IDs one gallery link may hold.", integer(1)),
     Setting("PENDING_TTL", 4.0, "Seconds a pending or unknown task's record is reused before asking again.",
             number()),
+    Setting("POLL_SECONDS", 3.0, "Seconds a page with pending tasks waits before it first asks for them again; "
+            "each later wait is 1.5 times longer, at most 15 s.", number(0.1)),
     Setting("CACHE_DIR", "", "Folder for originals and thumbnails. Empty: `instance/cache`."),
     Setting("PAGE_CACHE_BYTES", 32 * 1024 * 1024, "Most bytes of rendered pages of finished galleries kept in "
             "memory per process (they never change). 0: render every view.", integer()),
@@ -204,6 +206,7 @@ class Settings:
     batch_size: int
     max_ids: int
     pending_ttl: float
+    poll_seconds: float
     cache_dir: str
     page_cache_bytes: int
     thumb_sizes: tuple[int, ...]

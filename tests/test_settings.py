@@ -79,6 +79,7 @@ def test_every_setting_but_the_token_is_a_typed_attribute():
     ("GALLERY_RATE_LIMIT", "sixty", "RATE_LIMIT must be a whole number"),
     ("GALLERY_MAX_IDS", "0", "MAX_IDS must be at least 1"),
     ("GALLERY_API_TIMEOUT", "-1", "API_TIMEOUT must be a number of at least 0"),
+    ("GALLERY_POLL_SECONDS", "0", "POLL_SECONDS must be a number of at least 0.1"),  # 0 would never stop asking
     ("GALLERY_ALLOW_PRIVATE_IMAGE_HOSTS", "maybe", "ALLOW_PRIVATE_IMAGE_HOSTS must be true or false"),
     ("GALLERY_EMULATOR", "sometimes", "EMULATOR must be auto or off"),
 ])

@@ -442,14 +442,45 @@ def test_a_failed_task_has_its_error_and_a_report_to_copy(browse):
 
 # ---- live status -------------------------------------------------------------------------------------
 
+# How soon the pages of the live status tests first poll (GALLERY_POLL_SECONDS): the default 3 s would only
+# make them wait. Each later poll waits 1.5 times longer, at most 15 s, as static/gallery.js has it.
+POLL_SECONDS = 0.2
+POLLS = "**/api/tasks/**"
 
+
+def next_poll_ms(polls: int) -> float:
+    """How long the script waits after its `polls`-th poll before it would poll again."""
+    return min(15_000.0, POLL_SECONDS * 1000 * 1.5 ** polls)
+
+
+def hold_polls(held: list, seen: list | None = None):
+    """A `before` hook: the page's polls wait in `held` until `release_polls`, so the page as the server
+    rendered it is checked before a poll can change it; every poll's URL goes into `seen`."""
+
+    def before(page) -> None:
+        page.route(POLLS, lambda route: held.append(route))
+        if seen is not None:
+            page.on("request", lambda request: seen.append(request.url) if "/api/tasks/" in request.url else None)
+
+    return before
+
+
+def release_polls(page, held: list) -> None:
+    """Let the held polls and every later one through."""
+    # The held ones first: once unrouted, Playwright would let them through itself, racing a continue_() here.
+    for route in held:
+        route.continue_()
+    page.unroute(POLLS)
+
+
+@pytest.mark.poll_seconds(POLL_SECONDS)
 def test_a_pending_task_turns_into_an_image_without_a_reload(browse):
-    page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}")
+    held, requests = [], []
+    page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}", before=hold_polls(held, requests))
     page.evaluate("window.notReloaded = true")
-    requests = []
-    page.on("request", lambda request: requests.append(request.url) if "/api/tasks/" in request.url else None)
     assert [card["status"] for card in cards(page)] == ["done", "pending"]
     assert page.locator("#summary").inner_text() == "1 image from 2 tasks · 1 pending"
+    release_polls(page, held)
 
     page.wait_for_selector(f'#grid > li[data-task="{sample.PENDING_ID}"][data-status="done"]', timeout=15_000)
     assert page.evaluate("window.notReloaded") is True
@@ -464,26 +495,32 @@ def test_a_pending_task_turns_into_an_image_without_a_reload(browse):
     assert lightbox_key(page) == f"{sample.PENDING_ID}-0"
     assert json.loads(page.locator(f"#image-{sample.PENDING_ID}-0").get_attribute("data-request"))["seed"] == 1122334455
     page.keyboard.press("Escape")
-    # Nothing is pending any more, so the polling has stopped.
+    # Nothing is pending any more, so the polling has stopped: no poll comes in half as long again as the script
+    # would have waited for its next one.
     polls = len(requests)
-    page.wait_for_timeout(4_000)
+    assert polls >= 1
+    page.wait_for_timeout(next_poll_ms(polls) * 1.5 + 200)
     assert len(requests) == polls
 
 
+@pytest.mark.poll_seconds(POLL_SECONDS)
 def test_a_task_the_api_could_not_load_fills_in_once_it_answers(browse, live_server, emulator):
     browse.open(f"/api/tasks/{DONE}")  # kept: only the other task will be missing
     set_fault(emulator, ["500", "500", "500"])  # the next call fails on every attempt, then all is well
-    page = browse.open(f"/tasks/{DONE},{MULTI}")
+    held = []
+    page = browse.open(f"/tasks/{DONE},{MULTI}", before=hold_polls(held))
     page.evaluate("window.notReloaded = true")
     assert [card["status"] for card in cards(page)] == ["done", "unavailable"]
     assert page.locator("#summary").inner_text() == "1 image from 2 tasks · 1 not loaded"
     expect(page.locator("#stale-notice")).to_contain_text("1 of this gallery's tasks could not be loaded")
+    release_polls(page, held)
     page.wait_for_selector(f'#grid > li[data-task="{MULTI}"][data-status="done"]', timeout=15_000)
     assert page.evaluate("window.notReloaded") is True
     assert page.locator("#summary").inner_text() == "5 images from 2 tasks"
     expect(page.locator("#stale-notice")).to_be_hidden()
 
 
+@pytest.mark.poll_seconds(POLL_SECONDS)
 def test_the_card_the_script_builds_matches_the_one_the_server_renders(browse, live_server):
     page = browse.open(f"/tasks/{sample.PENDING_ID}")
     page.wait_for_selector('#grid > li[data-status="done"]', timeout=15_000)
@@ -569,7 +606,8 @@ def browse_files(browser):
 def export_to(emulator, tmp_path):
     """Export a gallery with `flask export`; its file:// URL."""
     # A cache of its own: the browser tests' shared one keeps the pending sample as finished once a page saw it.
-    app = gallery_app(emulator.url, tmp_path / "cache")
+    # Its pages are written as a live page that polls soon would be: an export must still never poll.
+    app = gallery_app(emulator.url, tmp_path / "cache", POLL_SECONDS=POLL_SECONDS)
 
     def export(ids: tuple[str, ...]) -> str:
         folder = tmp_path / "export"
@@ -615,11 +653,12 @@ def test_a_static_export_never_polls_and_opens_a_deep_link(browse_files, export_
     assert page.locator("#lightbox").is_visible()
     assert page.locator("#lightbox-count").inner_text() == "Image 1 of 2"
     written = cards(page)
+    assert page.locator("#grid").get_attribute("data-poll-ms") == "200"  # a live page would poll after 0.2 s
     page.keyboard.press("ArrowRight")  # onto the broken image: the placeholder, as the server would show
     page.wait_for_function("""() => { const image = document.getElementById('lightbox-image');
       return image.complete && image.naturalWidth > 0; }""")
     page.keyboard.press("Escape")
-    page.wait_for_timeout(3_500)  # past the first poll a live page would make
+    page.wait_for_timeout(next_poll_ms(1) * 2)  # well past the first two polls a live page would make
     assert cards(page) == written  # the pending cards stay as they were written
     assert requests and all(url.startswith("file://") and "/api/" not in url for url in requests), requests
 

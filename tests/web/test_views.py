@@ -200,6 +200,13 @@ def test_a_transient_failure_is_retried_invisibly(client, emulator):
     assert emulator_stats(emulator)["task_calls"] == 3
 
 
+def test_the_page_tells_its_script_when_to_poll_first(emulator, tmp_path):
+    grid = soup(gallery_app(emulator.url, tmp_path).test_client().get(f"/tasks/{DONE}")).select_one("#grid")
+    assert grid["data-poll-ms"] == "3000"  # the default GALLERY_POLL_SECONDS
+    quick = gallery_app(emulator.url, tmp_path / "quick", POLL_SECONDS=0.25)
+    assert soup(quick.test_client().get(f"/tasks/{DONE}")).select_one("#grid")["data-poll-ms"] == "250"
+
+
 def test_a_partial_batch_renders_the_tasks_it_has(client, emulator):
     set_fault(emulator, "partial_batch")
     response = client.get(f"/tasks/{DONE},{LAKE},{MULTI}")
