@@ -410,7 +410,8 @@ def clipboard(page) -> str:
 
 
 def test_copy_buttons_put_the_right_text_on_the_clipboard(browse, live_server):
-    page = browse.open(SMALL)
+    # The page's clock is Playwright's, so the label's way back after its 1.8 s is checked without waiting for it.
+    page = browse.open(SMALL, before=lambda page: page.clock.install())
     page.locator(f"#image-{LAKE}-1 .card__media").click()
     copies = {
         "prompt": "a mountain lake at sunrise, mist over the water, wide landscape",
@@ -428,7 +429,9 @@ def test_copy_buttons_put_the_right_text_on_the_clipboard(browse, live_server):
     assert json.loads(clipboard(page)) == {
         "action": "generate", "prompt": "a mountain lake at sunrise, mist over the water, wide landscape",
         "size": "1344x768", "model": "flux-dev", "seed": 90412277}
-    expect(page.locator('#lightbox button[data-copy="seed"]')).to_have_text("Copy seed")  # and back again
+    seed = page.locator('#lightbox button[data-copy="seed"]')
+    page.clock.run_for(1_800)  # static/gallery.js's FEEDBACK_MS
+    expect(seed).to_have_text("Copy seed")  # and back again
     page.keyboard.press("Escape")
 
     gallery_link = page.locator("#toolbar button.copy")
