@@ -42,6 +42,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "HANG_SECONDS": 30.0,
     "IMAGE_SLOW_SECONDS": 5.0,
     "DRIP_SECONDS": 0.2,  # the pause between bytes of the "drip" image fault
+    "RETRY_AFTER_SECONDS": 1,  # the Retry-After of the "429" fault, in whole seconds as HTTP has it
     # A generated task stays pending this long; the real service takes a minute or two, a demo should not.
     "GENERATE_SECONDS": 5.0,
     "GENERATE_FAULT": None,  # like FAULT, for POST /flux/images
@@ -51,8 +52,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "CALLBACK_BACKOFF_SECONDS": 1.0,
 }
 HOOK_KEYS = ("FAULT", "IMAGE_FAULT", "PENDING_SECONDS", "SLOW_SECONDS", "HANG_SECONDS", "IMAGE_SLOW_SECONDS",
-             "DRIP_SECONDS", "GENERATE_SECONDS", "GENERATE_FAULT", "CALLBACK_TIMEOUT_SECONDS", "CALLBACK_RETRIES",
-             "CALLBACK_BACKOFF_SECONDS")
+             "DRIP_SECONDS", "RETRY_AFTER_SECONDS", "GENERATE_SECONDS", "GENERATE_FAULT", "CALLBACK_TIMEOUT_SECONDS",
+             "CALLBACK_RETRIES", "CALLBACK_BACKOFF_SECONDS")
 SECONDS_KEYS = ("PENDING_SECONDS", "SLOW_SECONDS", "HANG_SECONDS", "IMAGE_SLOW_SECONDS", "DRIP_SECONDS",
                 "GENERATE_SECONDS", "CALLBACK_TIMEOUT_SECONDS", "CALLBACK_BACKOFF_SECONDS")
 
@@ -493,7 +494,8 @@ HTML_ERROR_PAGE = (
 
 # Each fault returns a response to send instead, or None to carry on normally (after any delay).
 TASK_FAULTS: dict[str, Callable[[], Response | None]] = {
-    "429": lambda: api_error(429, "too_many_requests", "You have exceeded the rate limit.", {"Retry-After": "1"}),
+    "429": lambda: api_error(429, "too_many_requests", "You have exceeded the rate limit.",
+                             {"Retry-After": str(current_app.config["RETRY_AFTER_SECONDS"])}),
     "500": lambda: api_error(500, "api_error", "fetch failed"),
     "503": lambda: api_error(503, "service_unavailable", "The service is temporarily unavailable."),
     "401": _invalid_token,
@@ -904,9 +906,10 @@ def _check_config(config: dict[str, Any]) -> None:
         seconds = config.get(key, 0)
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < math.inf:
             raise ValueError(f"{key} must be a non-negative number")
-    retries = config.get("CALLBACK_RETRIES", 0)
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError("CALLBACK_RETRIES must be a non-negative whole number")
+    for key in ("CALLBACK_RETRIES", "RETRY_AFTER_SECONDS"):
+        count = config.get(key, 0)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"{key} must be a non-negative whole number")
 
 
 def _hook_values() -> dict[str, Any]:

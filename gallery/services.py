@@ -78,7 +78,7 @@ def init_app(app: Flask, settings: Settings, token: str) -> None:
         origin = urlsplit(base_url)
         trusted = frozenset({(origin.hostname, origin.port or DEFAULT_PORTS.get(origin.scheme))})
     client = FluxClient(base_url, token, timeout=settings.api_timeout, attempts=settings.api_attempts,
-                        deadline=settings.api_deadline, batch_size=settings.batch_size,
+                        deadline=settings.api_deadline, batch_size=settings.batch_size, backoff=settings.api_backoff,
                         budget=RetryBudget(settings.retry_budget))
     store = DiskStore(settings.cache_dir or Path(app.instance_path) / "cache", max_bytes=settings.cache_max_bytes)
     policy = EgressPolicy(hosts=settings.image_hosts, allow_private=settings.allow_private_image_hosts,

@@ -133,6 +133,8 @@ SETTINGS = (
             number()),
     Setting("API_ATTEMPTS", 3, "Attempts per Tasks API call; 429 and 5xx are retried with backoff and jitter.",
             integer(1)),
+    Setting("API_BACKOFF", 0.5, "Seconds before the first Tasks API retry; each later one waits twice as long (at "
+            "most 8 times this), plus up to this much jitter.", number()),
     Setting("API_DEADLINE", 15.0, "Seconds one page may spend on Tasks API calls, retries included.", number()),
     Setting("RETRY_BUDGET", 0.1, "Most Tasks API retries as a share of calls in the last 10 s (plus 5 per 10 s), "
             "so retries never pile onto a struggling upstream.", number()),
@@ -141,6 +143,8 @@ SETTINGS = (
     Setting("MAX_IDS", 100, "Most task IDs one gallery link may hold.", integer(1)),
     Setting("PENDING_TTL", 4.0, "Seconds a pending or unknown task's record is reused before asking again.",
             number()),
+    Setting("POLL_SECONDS", 3.0, "Seconds a page with pending tasks waits before it first asks for them again; "
+            "each later wait is 1.5 times longer, at most 15 s.", number(0.1)),
     Setting("CACHE_DIR", "", "Folder for originals and thumbnails. Empty: `instance/cache`."),
     Setting("PAGE_CACHE_BYTES", 32 * 1024 * 1024, "Most bytes of rendered pages of finished galleries kept in "
             "memory per process (they never change). 0: render every view.", integer()),
@@ -196,11 +200,13 @@ class Settings:
     emulator_port: int
     api_timeout: float
     api_attempts: int
+    api_backoff: float
     api_deadline: float
     retry_budget: float
     batch_size: int
     max_ids: int
     pending_ttl: float
+    poll_seconds: float
     cache_dir: str
     page_cache_bytes: int
     thumb_sizes: tuple[int, ...]

@@ -11,7 +11,7 @@ document.documentElement.classList.add("js");
 
 (function () {
   const IMAGE_PARAM = "image"; // ?image=<task id>-<image index>, see "One-image links" in docs/api.md
-  const POLL_FIRST_MS = 3000;
+  const POLL_FIRST_MS = 3000; // unless the grid says otherwise (data-poll-ms, the server's GALLERY_POLL_SECONDS)
   const POLL_MAX_MS = 15000;
   const POLL_GROWTH = 1.5;
   const SWIPE_PX = 50;
@@ -209,7 +209,7 @@ document.documentElement.classList.add("js");
 
     // -- live status
 
-    let delay = POLL_FIRST_MS;
+    let delay = Number(grid.dataset.pollMs) > 0 ? Number(grid.dataset.pollMs) : POLL_FIRST_MS;
 
     function schedule(wait) {
       window.setTimeout(poll, wait);

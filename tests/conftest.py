@@ -99,15 +99,21 @@ def browser_cache(tmp_path_factory):
 
 
 @pytest.fixture
-def live_server(emulator, browser_cache):
-    """The gallery on a real port, pointed at the emulator, under its own strict CSP; fresh task cache per test."""
+def live_server(request, emulator, browser_cache):
+    """The gallery on a real port, pointed at the emulator, under its own strict CSP; fresh task cache per test.
+
+    `@pytest.mark.poll_seconds(s)` sets how soon its pages first poll for pending tasks (GALLERY_POLL_SECONDS)."""
     # Images are shared between tests (each is drawn and shrunk once), task records are not: the emulator's
     # pending task starts pending again in every test, and a record kept as done would hide that.
     shutil.rmtree(browser_cache / "tasks", ignore_errors=True)
     for kept in browser_cache.glob("gallery.db*"):
         kept.unlink()
+    # Tests of live status poll soon rather than wait the default 3 s; the rest keep the default, so a pending
+    # card they read stays as the server rendered it while they read it.
+    polls = request.node.get_closest_marker("poll_seconds")
+    timing = {"POLL_SECONDS": polls.args[0]} if polls else {}
     # One browser loads dozens of pages and hundreds of thumbnails in a few seconds: no rate limits.
-    app = gallery_app(emulator.url, browser_cache, PENDING_TTL=0.2, RATE_LIMIT=0, IMAGE_RATE_LIMIT=0)
+    app = gallery_app(emulator.url, browser_cache, PENDING_TTL=0.2, RATE_LIMIT=0, IMAGE_RATE_LIMIT=0, **timing)
     with ServerThread(app) as server:
         yield server
     app.extensions["gallery"].thumbnailer.wait_idle(30)

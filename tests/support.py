@@ -40,6 +40,9 @@ def gallery_app(api_url: str, cache_dir, **overrides):
         "DATABASE_URL": f"sqlite:///{Path(cache_dir) / 'gallery.db'}",
         "EMULATOR": "off",
         "API_DEADLINE": 5.0,
+        # Retries follow at once: a test proves that a call is retried, not how long the pause is (the client's
+        # own tests check the backoff's arithmetic), and 0.5 s pauses add up over hundreds of tests.
+        "API_BACKOFF": 0.01,
         # The emulator serves images from 127.0.0.1, which the safe default refuses.
         "ALLOW_PRIVATE_IMAGE_HOSTS": True,
         **overrides,
@@ -100,7 +103,7 @@ def reset_emulator(emulator) -> None:
     from flux_emulator.app import DEFAULT_CONFIG
 
     timings = {key: DEFAULT_CONFIG[key] for key in ("SLOW_SECONDS", "HANG_SECONDS", "IMAGE_SLOW_SECONDS",
-                                                     "DRIP_SECONDS")}
+                                                     "DRIP_SECONDS", "RETRY_AFTER_SECONDS")}
     requests.post(f"{emulator.url}/_emulator/config", json={"FAULT": None, "IMAGE_FAULT": None,
                                                             "PENDING_SECONDS": 1.0, **timings}, timeout=5)
     requests.post(f"{emulator.url}/_emulator/reset", timeout=5)

@@ -38,11 +38,13 @@ def test_the_documentation_lists_no_setting_the_code_lacks():
 
 def test_environment_overrides_defaults(monkeypatch, tmp_path, emulator):
     monkeypatch.setenv("GALLERY_MAX_IDS", "7")
+    monkeypatch.setenv("GALLERY_API_BACKOFF", "0.25")
     monkeypatch.setenv("GALLERY_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("ACEDATACLOUD_API_BASE_URL", emulator.url)
     monkeypatch.setenv("ACEDATACLOUD_API_TOKEN", "from-the-environment")
     app = create_app()
     assert app.config["MAX_IDS"] == 7
+    assert app.extensions["gallery"].tasks.client.backoff == 0.25  # the client waits what the setting says
     assert app.config["ACEDATACLOUD_API_BASE_URL"] == emulator.url
     assert "from-the-environment" not in repr(dict(app.config))
     assert "emulator" not in app.extensions
@@ -77,6 +79,7 @@ def test_every_setting_but_the_token_is_a_typed_attribute():
     ("GALLERY_RATE_LIMIT", "sixty", "RATE_LIMIT must be a whole number"),
     ("GALLERY_MAX_IDS", "0", "MAX_IDS must be at least 1"),
     ("GALLERY_API_TIMEOUT", "-1", "API_TIMEOUT must be a number of at least 0"),
+    ("GALLERY_POLL_SECONDS", "0", "POLL_SECONDS must be a number of at least 0.1"),  # 0 would never stop asking
     ("GALLERY_ALLOW_PRIVATE_IMAGE_HOSTS", "maybe", "ALLOW_PRIVATE_IMAGE_HOSTS must be true or false"),
     ("GALLERY_EMULATOR", "sometimes", "EMULATOR must be auto or off"),
 ])

@@ -47,7 +47,7 @@ class FluxClient:
     """Retrieves Flux task records by ID, with timeouts, retries under a deadline, and one error type."""
 
     def __init__(self, base_url: str, token: str, *, timeout: float = 10.0, attempts: int = 3,
-                 deadline: float = 15.0, batch_size: int = 50,
+                 deadline: float = 15.0, batch_size: int = 50, backoff: float = 0.5,
                  sleep: Callable[[float], None] = time.sleep, breaker: CircuitBreaker | None = None,
                  budget: RetryBudget | None = None) -> None:
         self.url = base_url.rstrip("/") + "/flux/tasks"
@@ -56,6 +56,7 @@ class FluxClient:
         self.attempts = max(1, attempts)
         self.deadline = deadline
         self.batch_size = max(1, batch_size)
+        self.backoff = max(0.0, backoff)
         self._sleep = sleep
         self.breaker = breaker or CircuitBreaker()
         self.budget = budget or RetryBudget()
@@ -147,10 +148,10 @@ class FluxClient:
                 self._sleep(wait)
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _backoff(attempt: int, error: ApiError) -> float:
-        """Exponential backoff with jitter, stretched to the server's Retry-After when it sends one."""
-        wait = min(0.5 * 2 ** (attempt - 1), 4.0) + random.uniform(0, 0.5)
+    def _backoff(self, attempt: int, error: ApiError) -> float:
+        """Exponential backoff from `backoff` seconds, capped at 8 times that, with up to `backoff` of jitter;
+        stretched to the server's Retry-After when it sends one."""
+        wait = min(self.backoff * 2 ** (attempt - 1), self.backoff * 8) + random.uniform(0, self.backoff)
         return max(wait, error.retry_after or 0.0)
 
     def _post(self, payload: dict, stop: float) -> object:

@@ -231,15 +231,28 @@ VIEWPORT_IMAGES_LOADED = """() => document.readyState === "complete" && Array.fr
   .every((img) => img.complete)"""
 
 
-def lighthouse_throttling(page) -> None:
-    """Lighthouse's mobile run: the CPU four times slower and its "slow 4G" link (DevTools throttling values)."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
-    cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 562.5,
-                                                  "downloadThroughput": 1.4744 * 1024 * 1024 / 8,
-                                                  "uploadThroughput": 0.675 * 1024 * 1024 / 8})
-    page.context.add_init_script(SHIFTS)
+# Lighthouse's two presets as DevTools applies them: its mobile run has the CPU four times slower and a "slow 4G"
+# link; its desktop run has the machine's own CPU and a "dense 4G" link (40 ms, 10 Mbit/s).
+LIGHTHOUSE = {
+    "phone": {"cpu": 4, "latency": 562.5, "down": 1.4744 * 1024 * 1024 / 8, "up": 0.675 * 1024 * 1024 / 8},
+    "desktop": {"cpu": 1, "latency": 40, "down": 10 * 1024 * 1024 / 8, "up": 10 * 1024 * 1024 / 8},
+}
+
+
+def lighthouse_throttling(view: str):
+    """A `before` hook: Lighthouse's throttling for `view`, and the layout shifts recorded from the start."""
+    preset = LIGHTHOUSE[view]
+
+    def before(page) -> None:
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": preset["cpu"]})
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": preset["latency"],
+                                                      "downloadThroughput": preset["down"],
+                                                      "uploadThroughput": preset["up"]})
+        page.context.add_init_script(SHIFTS)
+
+    return before
 
 
 TEN_TASKS = "/tasks/" + ",".join(sample.SAMPLE_IDS[:10])
@@ -255,11 +268,11 @@ STABLE_PAGES = {
 
 @pytest.mark.parametrize("view", ["phone", "desktop"])
 @pytest.mark.parametrize("name", list(STABLE_PAGES))
-def test_nothing_moves_while_a_page_loads_on_a_slow_phone(browse, emulator, name, view):
+def test_nothing_moves_while_a_page_loads_under_lighthouse_throttling(browse, emulator, name, view):
     set_fault(emulator, PENDING_SECONDS=3600)  # a pending card stays pending: a task finishing may move things
     if name == "error page":
         browse.expect_failure(STABLE_PAGES[name])
-    page = browse.open(STABLE_PAGES[name], view=view, before=lighthouse_throttling)
+    page = browse.open(STABLE_PAGES[name], view=view, before=lighthouse_throttling(view))
     page.wait_for_function(VIEWPORT_IMAGES_LOADED, timeout=60_000)
     shifts = page.evaluate(SETTLED)
     total = sum(shift["value"] for shift in shifts)  # the sum of all, stricter than Lighthouse's worst window
@@ -397,7 +410,8 @@ def clipboard(page) -> str:
 
 
 def test_copy_buttons_put_the_right_text_on_the_clipboard(browse, live_server):
-    page = browse.open(SMALL)
+    # The page's clock is Playwright's, so the label's way back after its 1.8 s is checked without waiting for it.
+    page = browse.open(SMALL, before=lambda page: page.clock.install())
     page.locator(f"#image-{LAKE}-1 .card__media").click()
     copies = {
         "prompt": "a mountain lake at sunrise, mist over the water, wide landscape",
@@ -415,7 +429,9 @@ def test_copy_buttons_put_the_right_text_on_the_clipboard(browse, live_server):
     assert json.loads(clipboard(page)) == {
         "action": "generate", "prompt": "a mountain lake at sunrise, mist over the water, wide landscape",
         "size": "1344x768", "model": "flux-dev", "seed": 90412277}
-    expect(page.locator('#lightbox button[data-copy="seed"]')).to_have_text("Copy seed")  # and back again
+    seed = page.locator('#lightbox button[data-copy="seed"]')
+    page.clock.run_for(1_800)  # static/gallery.js's FEEDBACK_MS
+    expect(seed).to_have_text("Copy seed")  # and back again
     page.keyboard.press("Escape")
 
     gallery_link = page.locator("#toolbar button.copy")
@@ -442,14 +458,45 @@ def test_a_failed_task_has_its_error_and_a_report_to_copy(browse):
 
 # ---- live status -------------------------------------------------------------------------------------
 
+# How soon the pages of the live status tests first poll (GALLERY_POLL_SECONDS): the default 3 s would only
+# make them wait. Each later poll waits 1.5 times longer, at most 15 s, as static/gallery.js has it.
+POLL_SECONDS = 0.2
+POLLS = "**/api/tasks/**"
 
+
+def next_poll_ms(polls: int) -> float:
+    """How long the script waits after its `polls`-th poll before it would poll again."""
+    return min(15_000.0, POLL_SECONDS * 1000 * 1.5 ** polls)
+
+
+def hold_polls(held: list, seen: list | None = None):
+    """A `before` hook: the page's polls wait in `held` until `release_polls`, so the page as the server
+    rendered it is checked before a poll can change it; every poll's URL goes into `seen`."""
+
+    def before(page) -> None:
+        page.route(POLLS, lambda route: held.append(route))
+        if seen is not None:
+            page.on("request", lambda request: seen.append(request.url) if "/api/tasks/" in request.url else None)
+
+    return before
+
+
+def release_polls(page, held: list) -> None:
+    """Let the held polls and every later one through."""
+    # The held ones first: once unrouted, Playwright would let them through itself, racing a continue_() here.
+    for route in held:
+        route.continue_()
+    page.unroute(POLLS)
+
+
+@pytest.mark.poll_seconds(POLL_SECONDS)
 def test_a_pending_task_turns_into_an_image_without_a_reload(browse):
-    page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}")
+    held, requests = [], []
+    page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}", before=hold_polls(held, requests))
     page.evaluate("window.notReloaded = true")
-    requests = []
-    page.on("request", lambda request: requests.append(request.url) if "/api/tasks/" in request.url else None)
     assert [card["status"] for card in cards(page)] == ["done", "pending"]
     assert page.locator("#summary").inner_text() == "1 image from 2 tasks · 1 pending"
+    release_polls(page, held)
 
     page.wait_for_selector(f'#grid > li[data-task="{sample.PENDING_ID}"][data-status="done"]', timeout=15_000)
     assert page.evaluate("window.notReloaded") is True
@@ -464,26 +511,32 @@ def test_a_pending_task_turns_into_an_image_without_a_reload(browse):
     assert lightbox_key(page) == f"{sample.PENDING_ID}-0"
     assert json.loads(page.locator(f"#image-{sample.PENDING_ID}-0").get_attribute("data-request"))["seed"] == 1122334455
     page.keyboard.press("Escape")
-    # Nothing is pending any more, so the polling has stopped.
+    # Nothing is pending any more, so the polling has stopped: no poll comes in half as long again as the script
+    # would have waited for its next one.
     polls = len(requests)
-    page.wait_for_timeout(4_000)
+    assert polls >= 1
+    page.wait_for_timeout(next_poll_ms(polls) * 1.5 + 200)
     assert len(requests) == polls
 
 
+@pytest.mark.poll_seconds(POLL_SECONDS)
 def test_a_task_the_api_could_not_load_fills_in_once_it_answers(browse, live_server, emulator):
     browse.open(f"/api/tasks/{DONE}")  # kept: only the other task will be missing
     set_fault(emulator, ["500", "500", "500"])  # the next call fails on every attempt, then all is well
-    page = browse.open(f"/tasks/{DONE},{MULTI}")
+    held = []
+    page = browse.open(f"/tasks/{DONE},{MULTI}", before=hold_polls(held))
     page.evaluate("window.notReloaded = true")
     assert [card["status"] for card in cards(page)] == ["done", "unavailable"]
     assert page.locator("#summary").inner_text() == "1 image from 2 tasks · 1 not loaded"
     expect(page.locator("#stale-notice")).to_contain_text("1 of this gallery's tasks could not be loaded")
+    release_polls(page, held)
     page.wait_for_selector(f'#grid > li[data-task="{MULTI}"][data-status="done"]', timeout=15_000)
     assert page.evaluate("window.notReloaded") is True
     assert page.locator("#summary").inner_text() == "5 images from 2 tasks"
     expect(page.locator("#stale-notice")).to_be_hidden()
 
 
+@pytest.mark.poll_seconds(POLL_SECONDS)
 def test_the_card_the_script_builds_matches_the_one_the_server_renders(browse, live_server):
     page = browse.open(f"/tasks/{sample.PENDING_ID}")
     page.wait_for_selector('#grid > li[data-status="done"]', timeout=15_000)
@@ -569,7 +622,8 @@ def browse_files(browser):
 def export_to(emulator, tmp_path):
     """Export a gallery with `flask export`; its file:// URL."""
     # A cache of its own: the browser tests' shared one keeps the pending sample as finished once a page saw it.
-    app = gallery_app(emulator.url, tmp_path / "cache")
+    # Its pages are written as a live page that polls soon would be: an export must still never poll.
+    app = gallery_app(emulator.url, tmp_path / "cache", POLL_SECONDS=POLL_SECONDS)
 
     def export(ids: tuple[str, ...]) -> str:
         folder = tmp_path / "export"
@@ -615,11 +669,12 @@ def test_a_static_export_never_polls_and_opens_a_deep_link(browse_files, export_
     assert page.locator("#lightbox").is_visible()
     assert page.locator("#lightbox-count").inner_text() == "Image 1 of 2"
     written = cards(page)
+    assert page.locator("#grid").get_attribute("data-poll-ms") == "200"  # a live page would poll after 0.2 s
     page.keyboard.press("ArrowRight")  # onto the broken image: the placeholder, as the server would show
     page.wait_for_function("""() => { const image = document.getElementById('lightbox-image');
       return image.complete && image.naturalWidth > 0; }""")
     page.keyboard.press("Escape")
-    page.wait_for_timeout(3_500)  # past the first poll a live page would make
+    page.wait_for_timeout(next_poll_ms(1) * 2)  # well past the first two polls a live page would make
     assert cards(page) == written  # the pending cards stay as they were written
     assert requests and all(url.startswith("file://") and "/api/" not in url for url in requests), requests
 
@@ -672,7 +727,10 @@ def test_every_sample_gallery_loads_without_errors(browse):
         page = page or browse.open("/")
         page.goto("/tasks/" + ",".join(ids))
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-        page.wait_for_load_state("networkidle")
+        # Every image of the gallery, not only those scrolled past, has loaded (or shown its placeholder) before
+        # the next gallery: any that failed has logged its error by then.
+        page.evaluate(EAGER)
+        page.wait_for_function(IMAGES_LOADED, timeout=20_000)
         assert re.search(r"\d+ images? from \d+ tasks?", page.locator("#summary").inner_text())
 
 

@@ -39,7 +39,8 @@ def server() -> Iterator[EmulatorServer]:
 @pytest.fixture(autouse=True)
 def clean(server: EmulatorServer) -> None:
     """Each test starts with no faults, a short pending time, and fresh counters."""
-    settings = {"FAULT": None, "IMAGE_FAULT": None, "PENDING_SECONDS": PENDING}
+    settings = {"FAULT": None, "IMAGE_FAULT": None, "PENDING_SECONDS": PENDING,
+                "RETRY_AFTER_SECONDS": emulator.DEFAULT_CONFIG["RETRY_AFTER_SECONDS"]}
     requests.post(f"{server.url}/_emulator/config", json=settings, timeout=TIMEOUT).raise_for_status()
     requests.post(f"{server.url}/_emulator/reset", timeout=TIMEOUT).raise_for_status()
 
@@ -354,6 +355,11 @@ def test_error_faults(server: EmulatorServer, fault: str, status: int, code: str
         assert response.json()["error"]["message"] == "fetch failed"
 
 
+def test_the_429_fault_says_the_retry_after_it_is_given(server: EmulatorServer) -> None:
+    configure(server, FAULT="429", RETRY_AFTER_SECONDS=7)
+    assert call(server, {"id": emulator.DONE_ID}).headers["Retry-After"] == "7"
+
+
 def test_malformed_fault_is_cut_off_json(server: EmulatorServer) -> None:
     configure(server, FAULT="malformed")
     response = call(server, {"id": emulator.DONE_ID})
@@ -499,6 +505,7 @@ def test_stats_count_calls_and_keep_the_last_media_authorization(server: Emulato
     {"FAULT": "no-such-fault"},
     {"IMAGE_FAULT": ["bomb", "nope"]},
     {"PENDING_SECONDS": -1},
+    {"RETRY_AFTER_SECONDS": 0.5},
 ])
 def test_config_hook_rejects_other_keys_and_bad_values(server: EmulatorServer, settings: dict[str, Any]) -> None:
     response = requests.post(f"{server.url}/_emulator/config", json=settings, timeout=TIMEOUT)

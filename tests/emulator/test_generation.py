@@ -453,6 +453,10 @@ def test_a_hanging_receiver_times_out_and_holds_up_nothing(flux_api: EmulatorSer
         assert (delivery["status"], delivery["answers"]) == ("failed", ["ReadTimeout"])
     finally:
         release.set()
+        # The receiver answers "late" once released, and its answer is logged then: within this test, or it
+        # would land in the shared receiver's log of whichever test runs next.
+        if arrived.is_set():
+            wait_until(lambda: httpserver.log, timeout=5, what="the released receiver to answer")
 
 
 def callback_threads(task_id: str) -> list[threading.Thread]:

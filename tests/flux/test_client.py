@@ -9,6 +9,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
+from gallery.flux.budget import RetryBudget
 from gallery.flux.client import ApiError, FluxClient
 
 TOKEN = "secret-token-for-client-tests"
@@ -117,6 +118,17 @@ def test_transient_failures_are_retried_then_succeed(httpserver, status):
     waits = []
     assert client_for(httpserver, sleep=waits.append).fetch([A]) == {A: {"id": A}}
     assert len(waits) == 2 and waits[1] > waits[0] * 0.9
+
+
+def test_the_backoff_starts_where_it_is_set_doubles_and_is_capped_at_eight_times_it(httpserver):
+    httpserver.expect_request("/flux/tasks").respond_with_json(envelope("api_error"), status=500)
+    waits = []
+    with pytest.raises(ApiError):
+        client_for(httpserver, sleep=waits.append, attempts=6, backoff=0.1, deadline=60.0,
+                   budget=RetryBudget(1.0)).fetch([A])
+    # Each wait is its doubling step, capped at 0.8 s, plus up to 0.1 s of jitter.
+    for wait, step in zip(waits, (0.1, 0.2, 0.4, 0.8, 0.8), strict=True):
+        assert step <= wait <= step + 0.1, waits
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404])

@@ -169,7 +169,7 @@ def test_hostile_prompts_are_escaped(client, app):
     ],
 )
 def test_upstream_failures_become_clear_error_pages(client, emulator, fault, status, words):
-    set_fault(emulator, fault)
+    set_fault(emulator, fault, RETRY_AFTER_SECONDS=0)  # a 429 is retried at once: what it becomes is the point
     response = client.get(f"/tasks/{DONE},{LAKE}")
     assert response.status_code == status
     text = response.get_data(as_text=True)
@@ -194,10 +194,17 @@ def test_unreachable_upstream_is_a_502(tmp_path):
 
 
 def test_a_transient_failure_is_retried_invisibly(client, emulator):
-    set_fault(emulator, ["500", "429"])
+    set_fault(emulator, ["500", "429"], RETRY_AFTER_SECONDS=0)
     response = client.get(f"/tasks/{DONE},{LAKE}")
     assert response.status_code == 200
     assert emulator_stats(emulator)["task_calls"] == 3
+
+
+def test_the_page_tells_its_script_when_to_poll_first(emulator, tmp_path):
+    grid = soup(gallery_app(emulator.url, tmp_path).test_client().get(f"/tasks/{DONE}")).select_one("#grid")
+    assert grid["data-poll-ms"] == "3000"  # the default GALLERY_POLL_SECONDS
+    quick = gallery_app(emulator.url, tmp_path / "quick", POLL_SECONDS=0.25)
+    assert soup(quick.test_client().get(f"/tasks/{DONE}")).select_one("#grid")["data-poll-ms"] == "250"
 
 
 def test_a_partial_batch_renders_the_tasks_it_has(client, emulator):
