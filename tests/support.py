@@ -32,7 +32,12 @@ OPEN_APPS: list[weakref.ref] = []
 
 def gallery_app(api_url: str, cache_dir, **overrides):
     """The gallery pointed at `api_url` with the test token, caching under `cache_dir`; overrides win."""
-    return opened(create_app({
+    return opened(create_app(gallery_config(api_url, cache_dir, **overrides)))
+
+
+def gallery_config(api_url: str, cache_dir, **overrides) -> dict:
+    """The test config of `gallery_app`, for an app that outlives one test (and is closed by its maker)."""
+    return {
         "ACEDATACLOUD_API_BASE_URL": api_url,
         "ACEDATACLOUD_API_TOKEN": TOKEN,
         "CACHE_DIR": str(cache_dir),
@@ -46,7 +51,7 @@ def gallery_app(api_url: str, cache_dir, **overrides):
         # The emulator serves images from 127.0.0.1, which the safe default refuses.
         "ALLOW_PRIVATE_IMAGE_HOSTS": True,
         **overrides,
-    }))
+    }
 
 
 def opened(app):

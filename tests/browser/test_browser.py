@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from app import create_app
 from flux_emulator import app as sample
-from support import gallery_app, need, set_fault
+from flux_emulator.server import ServerThread
+from support import gallery_app, gallery_config, need, set_fault
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -692,7 +694,8 @@ def axe_source():
 def axe_problems(page, axe_source, *, preload: bool = True) -> list[str]:
     """Serious and critical axe-core violations, one line each; `preload=False` where axe cannot fetch the
     page's stylesheets itself (file://, which refuses its XMLHttpRequests)."""
-    page.evaluate(axe_source)  # evaluated by the test harness, so the page's CSP does not apply to it
+    if not page.evaluate("typeof axe !== 'undefined'"):  # once per page: a second check reuses it
+        page.evaluate(axe_source)  # evaluated by the test harness, so the page's CSP does not apply to it
     result = page.evaluate("preload => axe.run(document, {resultTypes: ['violations'], preload})", preload)
     return [f"{v['impact']}: {v['id']}: {v['help']} — " + ", ".join(str(n["target"]) for n in v["nodes"][:5])
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
@@ -708,17 +711,84 @@ PAGES = {
 }
 
 
+# Resolves once the colors that a switch of scheme set moving (buttons fade theirs) have arrived, so what is
+# checked is what a page loaded in that scheme shows. getAnimations() brings the style up to date first.
+TRANSITIONS_DONE = """() => Promise.allSettled(document.getAnimations()
+  .filter((animation) => animation instanceof CSSTransition).map((animation) => animation.finished))"""
+
+
+class ReadOnlyPages:
+    """Pages that tests only read, each loaded once per path and view and kept open for the tests after it; a
+    test gets one in its color scheme, and the errors the page logged since the test before."""
+
+    def __init__(self, browser, base_url: str) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.open: dict[tuple[str, str], tuple[Browse, object]] = {}
+        self.seen: dict[tuple[str, str], int] = {}
+
+    def get(self, path: str, view: str, scheme: str, *, failing: bool = False):
+        """The page at `path` in `view`, now in `scheme`; `failing`: its own address answers with an error."""
+        key = (path, view)
+        if key not in self.open:
+            session = Browse(self.browser, self.base_url)
+            if failing:
+                session.expect_failure(path)
+            self.open[key] = (session, session.open(path, view=view, scheme=scheme))
+            self.seen[key] = 0
+        session, page = self.open[key]
+        page.emulate_media(color_scheme=scheme)  # what prefers-color-scheme and the CSS follow, as at a load
+        page.evaluate(TRANSITIONS_DONE)
+        return page
+
+    def problems(self, path: str, view: str) -> list[str]:
+        """The errors the page logged since they were last asked for."""
+        key = (path, view)
+        session = self.open[key][0]
+        new, self.seen[key] = session.problems[self.seen[key]:], len(session.problems)
+        return new
+
+    def close(self) -> list[str]:
+        """Close every page; the errors they logged that no test has seen yet."""
+        left = []
+        for key, (session, _page) in self.open.items():
+            session.close()
+            left += session.problems[self.seen[key]:]
+        return left
+
+
+@pytest.fixture(scope="module")
+def read_only_pages(browser, emulator_server, tmp_path_factory):
+    """Pages kept open for the module's tests that only read them, on a server of the module's own (the
+    per-test one would stop between them); its task records are its own, so no test's reset touches them."""
+    app = create_app(gallery_config(emulator_server.url, tmp_path_factory.mktemp("read-only-pages"),
+                                    PENDING_TTL=0.2, RATE_LIMIT=0, IMAGE_RATE_LIMIT=0))
+    with ServerThread(app) as server:
+        pages = ReadOnlyPages(browser, server.url)
+        try:
+            yield pages
+        finally:
+            left = pages.close()
+            app.extensions["gallery"].thumbnailer.wait_idle(30)
+            app.extensions["gallery"].close()
+    assert left == [], "a page logged errors after its last test:\n" + "\n".join(left)
+
+
+# Both color schemes of a page and view share one loaded page (the scheme is switched, as the system setting
+# would be), so xdist's loadgroup keeps each pair on one worker.
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("view", ["desktop", "phone"])
-@pytest.mark.parametrize("name", list(PAGES))
-def test_pages_are_accessible_and_error_free(browse, axe_source, name, view, scheme):
-    if name in ("not found", "bad link", "home with an error"):
-        browse.expect_failure(PAGES[name])
-    page = browse.open(PAGES[name], view=view, scheme=scheme)
+@pytest.mark.parametrize(("name", "view"), [
+    pytest.param(name, view, id=f"{name}-{view}", marks=pytest.mark.xdist_group(f"pages {name} {view}"))
+    for name in PAGES for view in ("desktop", "phone")])
+def test_pages_are_accessible_and_error_free(read_only_pages, emulator, axe_source, name, view, scheme):
+    failing = name in ("not found", "bad link", "home with an error")
+    page = read_only_pages.get(PAGES[name], view, scheme, failing=failing)
     if name == "lightbox":
         page.wait_for_selector("#lightbox[open]")
     problems = axe_problems(page, axe_source)
     assert problems == [], f"{name} ({view}, {scheme}):\n" + "\n".join(problems)
+    logged = read_only_pages.problems(PAGES[name], view)
+    assert logged == [], "the page logged errors:\n" + "\n".join(logged)
 
 
 def test_every_sample_gallery_loads_without_errors(browse):
