@@ -17,7 +17,7 @@ from gallery.infra.slots import Busy
 
 log = logging.getLogger(__name__)
 # Takes a job (which makes the rest of an image's sizes) to run later, when it suits the caller.
-Later = Callable[[Callable[[], dict[int, bytes]]], None]
+Later = Callable[[Callable[[], object]], None]
 
 
 class Thumbnailer:
@@ -112,16 +112,18 @@ class Thumbnailer:
     def _make_all(self, task: Task, index: int) -> dict[int, bytes]:
         """Every size, smallest first: the grid's size is on disk, and its askers let go, before the larger
         ones are made (from the same decode, under the image's lock again)."""
-        rest: list[Callable[[], dict[int, bytes]]] = []  # run here, once the first size has let its askers go
-        made = self.coalescer.do(self._lock_key(task, index), lambda: self._make(task, index, self.sizes, rest.append))
+        rest: list[Callable[[], object]] = []  # run here, once the first size has let its askers go
+        made = self.coalescer.do(self._lock_key(task, index),
+                                 lambda: self._make(task, index, self.sizes, rest.append, spare=False))
         for job in rest:
-            made = {**made, **job()}
+            job()
         return {size: made.get(size) or self.store.read(self.key(task.id, index, size))
                 or self._make(task, index, (size,))[size] for size in self.sizes}
 
-    def _make(self, task: Task, index: int, sizes: tuple[int, ...], later: Later | None = None) -> dict[int, bytes]:
+    def _make(self, task: Task, index: int, sizes: tuple[int, ...], later: Later | None = None, *,
+              spare: bool = True) -> dict[int, bytes]:
         """The first of `sizes` made now and kept on disk; the others from the same decode by a job handed to
-        `later` (none without it). Sizes already on disk are read, not made."""
+        `later` (none without it), in a spare decode slot unless `spare` is False."""
         kept = {size: data for size in sizes if (data := self.store.read(self.key(task.id, index, size)))}
         if sizes[0] in kept:
             return kept  # a caller just ahead of us made them
@@ -131,7 +133,7 @@ class Thumbnailer:
         size, data = next(thumbnails)
         self.store.write(self.key(task.id, index, size), data)
         if later is not None and len(missing) > 1:
-            later(lambda: self._rest(task, index, thumbnails))
+            later(lambda: self._rest(task, index, thumbnails, spare))
         return {**kept, size: data}
 
     def _first(self, original: bytes, sizes: tuple[int, ...]) -> Iterator[tuple[int, bytes]]:
@@ -140,9 +142,9 @@ class Thumbnailer:
         first = next(thumbnails)
         return itertools.chain((first,), thumbnails)
 
-    def _rest(self, task: Task, index: int, thumbnails: Iterator[tuple[int, bytes]]) -> dict[int, bytes]:
-        """The sizes still to make from a decode already done, in a decode slot and under the image's lock, so
-        a browser asking for one of them meanwhile waits for it rather than decoding again."""
+    def _rest(self, task: Task, index: int, thumbnails: Iterator[tuple[int, bytes]], spare: bool) -> dict[int, bytes]:
+        """The sizes still to make from a decode already done, under the image's lock (a browser asking for one
+        meanwhile waits for it rather than decoding again), in a decode slot (a spare one or Busy, if `spare`)."""
 
         def make() -> dict[int, bytes]:
             made = {}
@@ -151,4 +153,7 @@ class Thumbnailer:
                 made[size] = data
             return made
 
-        return self.coalescer.do(self._lock_key(task, index), lambda: self.originals.slots.run(make))
+        # After a response, only with a slot to spare: under load, requests waiting for a decode come first, and
+        # a size left undone here is made when it is asked for.
+        slots = self.originals.slots
+        return self.coalescer.do(self._lock_key(task, index), lambda: (slots.spare if spare else slots.run)(make))

@@ -29,6 +29,21 @@ class Slots:
         self.active = 0
         self.peak = 0  # most runs seen at once, for tests and the benchmark
 
+    def spare(self, fn: Callable[[], T]) -> T:
+        """`fn()` only if a slot is free and nobody waits for one, for work that may be left undone; else Busy."""
+        with self._lock:
+            if self._waiting or not self._running.acquire(blocking=False):
+                raise Busy()
+        try:
+            with self._lock:
+                self.active += 1
+                self.peak = max(self.peak, self.active)
+            return fn()
+        finally:
+            with self._lock:
+                self.active -= 1
+            self._running.release()
+
     def run(self, fn: Callable[[], T]) -> T:
         """`fn()` in a slot, waiting at most `wait` seconds for one; Busy when the queue is full."""
         if not self._running.acquire(blocking=False):

@@ -2,12 +2,14 @@
 
 import io
 import math
+import threading
 
 import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 from flux_emulator import app as sample
 from gallery.images.pipeline import decode, make_thumbnail, make_thumbnails
+from gallery.infra.slots import Busy, Slots
 from support import make_test_image
 
 MAX = 32_000_000
@@ -74,3 +76,17 @@ def test_the_background_job_writes_the_smallest_size_first(app, monkeypatch):
     assert set(services.thumbnailer.all_sizes(task, 0)) == {384, 768}
     thumbs = [key for key in written if key.startswith("thumbs/")]
     assert thumbs == [f"thumbs/{DONE}/0/384.webp", f"thumbs/{DONE}/0/768.webp"]
+
+
+def test_work_after_a_response_takes_only_a_spare_decode_slot():
+    slots = Slots(1, queue=4)
+    assert slots.spare(lambda: 42) == 42
+    inside = threading.Event()
+    release = threading.Event()
+    holder = threading.Thread(target=slots.run, args=(lambda: inside.set() or release.wait(5),))
+    holder.start()
+    inside.wait(5)
+    with pytest.raises(Busy):
+        slots.spare(lambda: 42)  # a request holds the only slot: the follow-up is left undone
+    release.set()
+    holder.join()
