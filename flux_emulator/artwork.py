@@ -397,9 +397,13 @@ def photograph(seed: int, width: int, height: int) -> Image.Image:
     return Image.blend(image, grain, 0.03)
 
 
-@lru_cache(maxsize=2 * PHOTOGRAPHS)
 def render_photograph(seed: int, width: int, height: int, fmt: str = "PNG") -> bytes:
     """Encoded bytes of `photograph(...)`: a PNG as Pillow saves it by default, or a JPEG at quality 90."""
+    return _render_photograph(seed % PHOTOGRAPHS, width, height, fmt.upper())
+
+
+@lru_cache(maxsize=4 * PHOTOGRAPHS)  # cached by picture, not by seed: a seed beyond the eight draws nothing new
+def _render_photograph(seed: int, width: int, height: int, fmt: str) -> bytes:
     out = io.BytesIO()
     if fmt.upper() in ("JPEG", "JPG"):
         photograph(seed, width, height).save(out, "JPEG", quality=90)
