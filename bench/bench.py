@@ -341,6 +341,8 @@ def table(results: dict) -> str:
                      f"{target} |")
         lines.append(f"| cold thumbnail over HTTP ({source}) | {thumb['http_ms']:.1f} ms | {thumb['decode_ms']:.1f} ms "
                      f"Pillow decode | {thumb['ratio_http_to_decode']:.2f}× | report |")
+        lines.append(f"| fetching that original ({thumb['bytes'] / 1e6:.2f} MB) from the emulator | "
+                     f"{thumb['fetch_ms']:.1f} ms | — | — | context: part of every cold thumbnail over HTTP |")
         q = thumb["quality_db"]
         lines.append(f"| PSNR to Lanczos ({source}): resize, then WebP | {q['resize_ours']:.1f} dB, "
                      f"{q['webp_ours']:.1f} dB | previous pipeline {q['resize_previous']:.1f} dB, "
@@ -350,6 +352,13 @@ def table(results: dict) -> str:
     lines.append(f"| cold PNG thumbnails, {storm['clients']} clients at once | {storm['per_second']:.1f} images/s | "
                  f"{storm['limit_per_second']:.1f}/s ({storm['cores']} cores ÷ libvips' time) | "
                  f"{storm['ratio'] * 100:.0f}% | ≥ 60% |")
+    if "vips_now_per_second" in storm:
+        lines.append(f"| the same, against libvips on every core right after | {storm['per_second']:.1f} images/s | "
+                     f"{storm['vips_now_per_second']:.1f}/s libvips, {storm['cores']} threads | "
+                     f"{storm['ratio_to_vips_now'] * 100:.0f}% | report |")
+    lines.append(f"| where the cores went, 20 clients at once | {storm['app_cpu_ms_per_image']:.0f} ms app CPU "
+                 f"per image | machine busy {storm['busy_cores']:.2f} of {storm['cores']} cores (all processes) | — | "
+                 f"context |")
     for name, label in (("thumb_nginx", "warm thumbnails through nginx (its proxy_cache)"),
                         ("thumb_accel", "warm thumbnails through nginx, access key (X-Accel-Redirect)")):
         row = results[name]
@@ -434,7 +443,7 @@ def main() -> None:
         print(f"{time.monotonic() - started:6.1f} s  {name}", file=sys.stderr, flush=True)
 
     with tempfile.TemporaryDirectory(prefix="flux-bench-") as workdir, emulator() as emulator_url:
-        with gallery(emulator_url, Path(workdir) / "main") as (app_url, _):
+        with gallery(emulator_url, Path(workdir) / "main") as (app_url, master):
             step("upstream calls per view")
             results = {"api_calls": api_calls(app_url, emulator_url)}
             # The views above queued every thumbnail of their galleries; let that finish before timing.
@@ -452,7 +461,10 @@ def main() -> None:
             settle(emulator_url)
             step("cold thumbnails, 20 clients at once")
             vips_ms = results["thumb_cold"][0].get("vips_ms") or results["thumb_cold"][0]["pipeline_ms"]
-            results["thumb_concurrent"] = images.concurrent(app_url, emulator_url, TOKEN, vips_ms, 920_000)
+            workers = [int(pid) for pid in
+                       Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()]
+            results["thumb_concurrent"] = images.concurrent(app_url, emulator_url, TOKEN, vips_ms, 920_000,
+                                                            Path(workdir) / "main", workers)
             settle(emulator_url)
             step("warm thumbnails through nginx")
             results["thumb_nginx"] = images.warm_through_nginx(app_url, Path(workdir) / "main", Path(workdir),

@@ -128,6 +128,12 @@ def cold(app_url: str, emulator_url: str, token: str, fmt: str, count: int, star
             started = time.perf_counter()
             work(data)
             series[name].append(time.perf_counter() - started)
+    fetches = []  # what the server's own download of each original costs at best, for what HTTP adds
+    for task_id in ids:
+        started = time.perf_counter()
+        fetch_original(emulator_url, token, task_id)
+        fetches.append(time.perf_counter() - started)
+    series["fetch"] = fetches
     ms = {name: statistics.median(values) * 1000 for name, values in series.items() if values}
     result = {"source": f"1024×1024 {fmt}", "bytes": round(statistics.mean(len(data) for data in originals)),
               "images": count, **{f"{name}_ms": value for name, value in ms.items()},
@@ -140,13 +146,12 @@ def cold(app_url: str, emulator_url: str, token: str, fmt: str, count: int, star
     return result
 
 
-def concurrent(app_url: str, emulator_url: str, token: str, vips_ms: float, start: int, clients: int = 20,
-               per_client: int = 3) -> dict:
+def concurrent(app_url: str, emulator_url: str, token: str, vips_ms: float, start: int, cache: Path,
+               workers: list[int], clients: int = 20, per_client: int = 3) -> dict:
     """Cold PNG thumbnails from `clients` clients at once: images per second against 2 cores ÷ libvips' time."""
     ids = [synthetic_id(start + n, SOURCES["PNG"]) for n in range(clients * per_client)]
     requests.get(f"{app_url}/api/tasks/{','.join(ids)}", timeout=120).raise_for_status()
-    for n in range(8):  # the emulator draws its eight pictures before the clock starts
-        fetch_original(emulator_url, token, ids[n])
+    originals = [fetch_original(emulator_url, token, ids[n]) for n in range(8)]  # the emulator's eight pictures
 
     def client(mine: list[str]) -> int:
         done = 0
@@ -160,14 +165,40 @@ def concurrent(app_url: str, emulator_url: str, token: str, vips_ms: float, star
                 done += response.status_code == 200
         return done
 
+    machine, app = busy_seconds(), sum(cpu_seconds(pid) for pid in workers)
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         made = sum(pool.map(client, [ids[n::clients] for n in range(clients)]))
     seconds = time.perf_counter() - started
+    machine, app = busy_seconds() - machine, sum(cpu_seconds(pid) for pid in workers) - app
     cores = os.cpu_count() or 1
     limit = cores / (vips_ms / 1000)
-    return {"clients": clients, "images": len(ids), "ok": made, "per_second": made / seconds,
-            "limit_per_second": limit, "cores": cores, "ratio": made / seconds / limit}
+    result = {"clients": clients, "images": len(ids), "ok": made, "per_second": made / seconds,
+              "limit_per_second": limit, "cores": cores, "ratio": made / seconds / limit,
+              "larger_made": sum((cache / f"thumbs/{task_id}/0/768.webp").exists() for task_id in ids),
+              # Where the cores went: the app's workers per image, and how busy the machine was (neighbours too).
+              "app_cpu_ms_per_image": app / max(made, 1) * 1000, "busy_cores": machine / seconds}
+    if pyvips := vips():
+        # libvips on every core at once, on the same machine a moment later: what it gets of the cores now.
+        work = originals * (len(ids) // len(originals))
+        started = time.perf_counter()
+        with ThreadPoolExecutor(cores) as pool:
+            list(pool.map(lambda data: vips_thumbnail(pyvips, data), work))
+        result["vips_now_per_second"] = len(work) / (time.perf_counter() - started)
+        result["ratio_to_vips_now"] = result["per_second"] / result["vips_now_per_second"]
+    return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds a process has used (user and system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (every core, every process), from /proc/stat."""
+    values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
 
 
 # ---- nginx ---------------------------------------------------------------------------------------------------

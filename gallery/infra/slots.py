@@ -30,9 +30,10 @@ class Slots:
         self.peak = 0  # most runs seen at once, for tests and the benchmark
 
     def spare(self, fn: Callable[[], T]) -> T:
-        """`fn()` only if a slot is free and nobody waits for one, for work that may be left undone; else Busy."""
+        """`fn()` only when no other work runs or waits, for work that may be left undone; else Busy at once."""
         with self._lock:
-            if self._waiting or not self._running.acquire(blocking=False):
+            # Idle, not merely a free slot: under load a free slot is a moment between two requests' decodes.
+            if self._waiting or self.active or not self._running.acquire(blocking=False):
                 raise Busy()
         try:
             with self._lock:
