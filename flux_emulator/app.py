@@ -236,9 +236,12 @@ _CATALOGUE = (
 # Load tests need galleries of any size: IDs of this form are answered as finished synthetic tasks.
 # 5eed<kind>-0000-4000-8000-<n>: kind picks the size (SYNTHETIC_SIZES), n (hex) is the seed.
 SYNTHETIC = re.compile(r"5eed([0-9a-f]{4})-0000-4000-8000-([0-9a-f]{12})")
-SYNTHETIC_SIZES = {0: "1024x1024", 1: "2048x2048", 2: "1344x768", 3: "2048x2048"}
+SYNTHETIC_SIZES = {0: "1024x1024", 1: "2048x2048", 2: "1344x768", 3: "2048x2048", 4: "1024x1024", 5: "1024x1024"}
 # Kind 3 is kind 1 made as large on the wire as a detailed photo (sample art compresses too well).
 SYNTHETIC_PADDING = {3: 6 * 1024 * 1024}
+# Kinds 4 and 5 have a photograph's detail (artwork.photograph: texture, edges, grain), as a PNG and as a JPEG at
+# quality 90 (served as the flux-2 era's CDN serves JPEGs): what the thumbnail benchmark decodes.
+SYNTHETIC_PHOTOS = {4: "PNG", 5: "JPEG"}
 
 
 def synthetic_id(n: int, kind: int = 0) -> str:
@@ -251,10 +254,11 @@ def _synthetic(task_id: str) -> Sample | None:
     match = SYNTHETIC.fullmatch(task_id)
     if not match or int(match[1], 16) not in SYNTHETIC_SIZES:
         return None
-    n = int(match[2], 16)
+    n, kind = int(match[2], 16), int(match[1], 16)
     return Sample(task_id, str(uuid.UUID(int=n + (1 << 126))), 1_763_600_000.0 + n, f"{n:016x}",
-                  {"action": "generate", "model": "flux-dev", "size": SYNTHETIC_SIZES[int(match[1], 16)],
-                   "prompt": f"synthetic landscape number {n}"}, seeds=(n,), elapsed=5.0)
+                  {"action": "generate", "model": "flux-dev", "size": SYNTHETIC_SIZES[kind],
+                   "prompt": f"synthetic landscape number {n}"}, seeds=(n,), elapsed=5.0,
+                  shape="flux2" if SYNTHETIC_PHOTOS.get(kind) == "JPEG" else "siliconflow")
 
 
 class _Catalogue(dict):
@@ -302,6 +306,7 @@ class ImageSpec:
     fmt: str
     broken: bool
     padding: int = 0  # bytes of a private PNG chunk, for benchmarks that need large files
+    photo: bool = False  # drawn with a photograph's detail (artwork.photograph), for the thumbnail benchmark
 
 
 
@@ -323,12 +328,12 @@ IMAGE_SPECS = _image_specs()
 def _synthetic_spec(task_id: str, name: str) -> ImageSpec | None:
     """The drawing of a synthetic task's one image."""
     sample = _synthetic(task_id)
-    if sample is None or name != "0.png":
+    if sample is None or name != f"0.{sample.extension}":
         return None
     width, height = artwork.size_for(sample.request["size"])
     kind = int(task_id[4:8], 16)
-    return ImageSpec(int(sample.seeds[0]), width, height, sample.request["prompt"], "PNG", False,
-                     SYNTHETIC_PADDING.get(kind, 0))
+    return ImageSpec(int(sample.seeds[0]), width, height, sample.request["prompt"], SYNTHETIC_PHOTOS.get(kind, "PNG"),
+                     False, SYNTHETIC_PADDING.get(kind, 0), photo=kind in SYNTHETIC_PHOTOS)
 
 
 # --- records --------------------------------------------------------------------------------------------------
@@ -750,6 +755,8 @@ def bomb_png(side: int = BOMB_SIDE) -> bytes:
 
 def _image_bytes(spec: ImageSpec, fmt: str | None = None) -> bytes:
     """The drawn image, from the artwork cache (padded before IEND with a private chunk when asked)."""
+    if spec.photo:
+        return artwork.render_photograph(spec.seed, spec.width, spec.height, fmt or spec.fmt)
     data = artwork.render(spec.seed, spec.width, spec.height, spec.prompt, fmt or spec.fmt)
     if spec.padding and (fmt or spec.fmt) == "PNG":
         # "flUx": ancillary, private, safe to copy; decoders skip it, so the image stays the same picture.

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
 RGB = tuple[int, int, int]
 
@@ -340,4 +340,73 @@ def render(seed: int, width: int, height: int, prompt: str = "", fmt: str = "PNG
     else:
         # Level 3 keeps encoding of a 1 MP image well under 0.1 s; smooth pictures stay small anyway.
         image.save(out, "PNG", compress_level=3)
+    return out.getvalue()
+
+
+# --- photographic detail, for the thumbnail benchmark ----------------------------------------------------------
+# The landscapes above are smooth, which flatters any decoder and resizer: real photographs have detail at every
+# scale, hard edges, soft focus and grain. These pictures have all four, and weigh what a photo does on the wire
+# (about 2 MB as a 1024×1024 PNG, 350 KB as a JPEG at quality 90).
+
+PHOTOGRAPHS = 8  # distinct pictures; seeds beyond repeat them, so a benchmark of any length draws only these
+
+
+def _fractal(rng: random.Random, size: tuple[int, int], cells: tuple[int, ...], falloff: float) -> Image.Image:
+    """Greyscale noise with detail at every scale: random grids of `cells` squares upscaled, finer ones fainter."""
+    out, weight = None, 0.0
+    for octave, count in enumerate(cells):
+        layer = Image.frombytes("L", (count, count), rng.randbytes(count * count)).resize(size,
+                                                                                         Image.Resampling.BICUBIC)
+        share = falloff**octave
+        out = layer if out is None else Image.blend(out, layer, share / (weight + share))
+        weight += share
+    return ImageOps.autocontrast(out, cutoff=0.5)
+
+
+def photograph(seed: int, width: int, height: int) -> Image.Image:
+    """A picture with a photograph's detail: textured light and colour, sharp and blurred objects, sensor grain."""
+    rng = random.Random(seed % PHOTOGRAPHS)
+    size = (width, height)
+    light = _fractal(rng, size, (3, 6, 12, 24, 48, 96, 192, 384, 768, 1024), 0.8)
+    colour = Image.merge("RGB", [_fractal(rng, size, (2, 4, 8, 16), 0.6) for _ in range(3)])
+    image = ImageOps.autocontrast(ImageChops.multiply(colour, Image.merge("RGB", (light,) * 3)), cutoff=0.5)
+    textures = [Image.merge("RGB", (_fractal(rng, size, (8, 32, 128, 512), 1.0),) * 3) for _ in range(3)]
+    side = min(size)
+    for _ in range(24):
+        extent = rng.randrange(side // 10, side // 2)
+        blur = rng.choice((0, 0, 0, 1, 3, 8))  # most in focus, some soft, a few far out of focus
+        margin = 3 * blur
+        left, top = rng.randrange(-extent // 2, width), rng.randrange(-extent // 2, height)
+        box = (max(0, left - margin), max(0, top - margin), min(width, left + extent + margin),
+               min(height, top + extent + margin))
+        if box[2] <= box[0] or box[3] <= box[1]:
+            continue
+        mask = Image.new("L", (box[2] - box[0], box[3] - box[1]), 0)
+        draw = ImageDraw.Draw(mask)
+        x, y = left - box[0], top - box[1]
+        if rng.random() < 0.5:
+            draw.ellipse((x, y, x + extent, y + rng.randrange(extent // 3, extent)), fill=255)
+        else:
+            corners = rng.randrange(3, 7)
+            draw.polygon([(x + rng.randrange(extent), y + rng.randrange(extent)) for _ in range(corners)], fill=255)
+        if blur:
+            mask = mask.filter(ImageFilter.GaussianBlur(blur))
+        tint = Image.new("RGB", mask.size, tuple(rng.randrange(256) for _ in range(3)))
+        image.paste(ImageChops.overlay(tint, rng.choice(textures).crop(box)), box[:2], mask)
+    grain = Image.merge("RGB", [Image.frombytes("L", size, rng.randbytes(width * height)) for _ in range(3)])
+    return Image.blend(image, grain, 0.03)
+
+
+def render_photograph(seed: int, width: int, height: int, fmt: str = "PNG") -> bytes:
+    """Encoded bytes of `photograph(...)`: a PNG as Pillow saves it by default, or a JPEG at quality 90."""
+    return _render_photograph(seed % PHOTOGRAPHS, width, height, fmt.upper())
+
+
+@lru_cache(maxsize=4 * PHOTOGRAPHS)  # cached by picture, not by seed: a seed beyond the eight draws nothing new
+def _render_photograph(seed: int, width: int, height: int, fmt: str) -> bytes:
+    out = io.BytesIO()
+    if fmt.upper() in ("JPEG", "JPG"):
+        photograph(seed, width, height).save(out, "JPEG", quality=90)
+    else:
+        photograph(seed, width, height).save(out, "PNG")
     return out.getvalue()

@@ -102,6 +102,14 @@ def sizes(key: str, value: object) -> tuple[int, ...]:
     return found
 
 
+def url_prefix(key: str, value: object) -> str:
+    """A path that starts and ends with "/" (`/_cache/`), or empty."""
+    prefix = text(key, value)
+    if prefix and not (prefix.startswith("/") and prefix.endswith("/") and " " not in prefix):
+        raise SettingError(f"{key} must be a path that starts and ends with /, such as /_cache/, not {value!r}")
+    return prefix
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration key: its environment name, default, meaning and how its value is read."""
@@ -173,6 +181,9 @@ SETTINGS = (
             integer()),
     Setting("PROXY_HOPS", 0, "Reverse proxies in front whose `X-Forwarded-*` headers are trusted for the client "
             "address and host (0 or 1).", one_of(0, 1)),
+    Setting("ACCEL_REDIRECT", "", "nginx's internal location of the cache folder (`/_cache/`): with an access key, "
+            "kept images are sent by nginx after the app's checks (`X-Accel-Redirect`). Empty: the app sends them.",
+            url_prefix),
     Setting("REDIS_URL", "", "Redis shared by several servers for task records, coalescing locks and rate limits "
             "(`redis://host:6379/0`). Empty: each process keeps its own."),
     Setting("DATABASE_URL", "", "Where kept tasks live: `postgresql://user:password@host/db` for several servers. "
@@ -224,6 +235,7 @@ class Settings:
     rate_limit: int
     image_rate_limit: int
     proxy_hops: int
+    accel_redirect: str
     redis_url: str
     database_url: str
     callback_secret: str

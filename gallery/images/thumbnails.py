@@ -1,9 +1,11 @@
 """Thumbnails by task, image and size: made once per image (every size from one decode), kept on disk,
 and prepared in the background for a gallery that was just viewed."""
 
+import itertools
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from gallery.flux.models import Status, Task
@@ -14,6 +16,8 @@ from gallery.infra.disk import DiskStore
 from gallery.infra.slots import Busy
 
 log = logging.getLogger(__name__)
+# Takes a job (which makes the rest of an image's sizes) to run later, when it suits the caller.
+Later = Callable[[Callable[[], object]], None]
 
 
 class Thumbnailer:
@@ -45,18 +49,22 @@ class Thumbnailer:
     def key(task_id: str, index: int, size: int) -> str:
         return f"thumbs/{task_id}/{index}/{size}.webp"
 
-    def get(self, task: Task, index: int, size: int) -> bytes:
+    def get(self, task: Task, index: int, size: int, later: Later | None = None) -> bytes:
         """The thumbnail; raises ImageFetchError or ThumbnailError for a broken image, Busy when overloaded."""
+        # A cold one is made first, on its own; the image's other sizes are made from the same decode by the job
+        # handed to `later` (the route runs it once the response is sent), or not at all without it.
         data = self.store.read(self.key(task.id, index, size))
         if data is None:
-            # Only the size asked for: the cold request stays one decode and one small encode.
-            made = self.coalescer.do(self._lock_key(task, index), lambda: self._make(task, index, (size,)))
-            data = made.get(size) or self._make(task, index, (size,))[size]  # the leader made another size
+            order = (size, *(other for other in self.sizes if other != size))
+            made = self.coalescer.do(self._lock_key(task, index), lambda: self._make(task, index, order, later))
+            # The leader may have made another size first (the background job does the smallest first).
+            data = made.get(size) or self.store.read(self.key(task.id, index, size))
+            data = data or self._make(task, index, (size,))[size]
         return data
 
     def all_sizes(self, task: Task, index: int) -> dict[int, bytes]:
         """Every thumbnail size of one image, made from one decode when any is missing."""
-        return self.coalescer.do(self._lock_key(task, index), lambda: self._make(task, index, self.sizes))
+        return self._make_all(task, index)
 
     @staticmethod
     def _lock_key(task: Task, index: int) -> str:
@@ -92,7 +100,7 @@ class Thumbnailer:
 
     def _prepare_one(self, task: Task, index: int) -> None:
         try:
-            self.all_sizes(task, index)  # so whichever size the browser asks for next is ready
+            self._make_all(task, index)  # so whichever size the browser asks for next is ready
         except (ImageFetchError, ThumbnailError, Busy):
             pass  # remembered as a failure, or left for the browser's own request
         except Exception:  # noqa: BLE001 - a background job must never die silently with the worker
@@ -101,14 +109,51 @@ class Thumbnailer:
             with self._lock:
                 self._queued -= 1
 
-    def _make(self, task: Task, index: int, sizes: tuple[int, ...]) -> dict[int, bytes]:
-        """Thumbnails of one image in `sizes`, all from one decode of its original, each kept on disk."""
-        kept = {size: self.store.read(self.key(task.id, index, size)) for size in sizes}
-        if all(data is not None for data in kept.values()):
+    def _make_all(self, task: Task, index: int) -> dict[int, bytes]:
+        """Every size, smallest first: the grid's size is on disk, and its askers let go, before the larger
+        ones are made (from the same decode, under the image's lock again)."""
+        rest: list[Callable[[], object]] = []  # run here, once the first size has let its askers go
+        made = self.coalescer.do(self._lock_key(task, index),
+                                 lambda: self._make(task, index, self.sizes, rest.append, spare=False))
+        for job in rest:
+            job()
+        return {size: made.get(size) or self.store.read(self.key(task.id, index, size))
+                or self._make(task, index, (size,))[size] for size in self.sizes}
+
+    def _make(self, task: Task, index: int, sizes: tuple[int, ...], later: Later | None = None, *,
+              spare: bool = True) -> dict[int, bytes]:
+        """The first of `sizes` made now and kept on disk; the others from the same decode by a job handed to
+        `later` (none without it), in a spare decode slot unless `spare` is False."""
+        kept = {size: data for size in sizes if (data := self.store.read(self.key(task.id, index, size)))}
+        if sizes[0] in kept:
             return kept  # a caller just ahead of us made them
+        missing = tuple(size for size in sizes if size not in kept)
         url = task.images[index].url
-        made = self.originals.derive(task.id, index, url,
-                                     lambda original: make_thumbnails(original, sizes, self.max_pixels))
-        for size, data in made.items():
-            self.store.write(self.key(task.id, index, size), data)
-        return made
+        thumbnails = self.originals.derive(task.id, index, url, lambda original: self._first(original, missing))
+        size, data = next(thumbnails)
+        self.store.write(self.key(task.id, index, size), data)
+        if later is not None and len(missing) > 1:
+            later(lambda: self._rest(task, index, thumbnails, spare))
+        return {**kept, size: data}
+
+    def _first(self, original: bytes, sizes: tuple[int, ...]) -> Iterator[tuple[int, bytes]]:
+        """The thumbnails of `sizes` from one decode, the first already made (in the caller's decode slot)."""
+        thumbnails = make_thumbnails(original, sizes, self.max_pixels)
+        first = next(thumbnails)
+        return itertools.chain((first,), thumbnails)
+
+    def _rest(self, task: Task, index: int, thumbnails: Iterator[tuple[int, bytes]], spare: bool) -> dict[int, bytes]:
+        """The sizes still to make from a decode already done, under the image's lock (a browser asking for one
+        meanwhile waits for it rather than decoding again), in a decode slot (a spare one or Busy, if `spare`)."""
+
+        def make() -> dict[int, bytes]:
+            made = {}
+            for size, data in thumbnails:
+                self.store.write(self.key(task.id, index, size), data)
+                made[size] = data
+            return made
+
+        # After a response, only with a slot to spare: under load, requests waiting for a decode come first, and
+        # a size left undone here is made when it is asked for.
+        slots = self.originals.slots
+        return self.coalescer.do(self._lock_key(task, index), lambda: (slots.spare if spare else slots.run)(make))

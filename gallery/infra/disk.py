@@ -23,6 +23,18 @@ class RecordStore(Protocol):
     """Bytes by key: the DiskStore below, or a Redis store shared between servers (gallery.infra.redis_backends)."""
 
     def read(self, key: str) -> bytes | None: ...
+    def touch(self, key: str) -> Path | None:
+        """The file that holds `key`, marked as just used, or None when there is none."""
+        path = self.path(key)
+        try:
+            if self._counts(key):
+                os.utime(path)  # a file another program sends for us is as recently used as one read here
+            elif not path.is_file():
+                return None
+        except FileNotFoundError:
+            return None
+        return path
+
     def write(self, key: str, data: bytes, ttl: float | None = None) -> None: ...
 
 
@@ -58,6 +70,18 @@ class DiskStore:
             except OSError:
                 pass
         return data
+
+    def touch(self, key: str) -> Path | None:
+        """The file that holds `key`, marked as just used, or None when there is none."""
+        path = self.path(key)
+        try:
+            if self._counts(key):
+                os.utime(path)  # a file another program sends for us is as recently used as one read here
+            elif not path.is_file():
+                return None
+        except FileNotFoundError:
+            return None
+        return path
 
     def write(self, key: str, data: bytes, ttl: float | None = None) -> None:
         """Store `data` under `key` atomically: a temporary file in the same folder, then a rename."""

@@ -29,6 +29,22 @@ class Slots:
         self.active = 0
         self.peak = 0  # most runs seen at once, for tests and the benchmark
 
+    def spare(self, fn: Callable[[], T]) -> T:
+        """`fn()` only when no other work runs or waits, for work that may be left undone; else Busy at once."""
+        with self._lock:
+            # Idle, not merely a free slot: under load a free slot is a moment between two requests' decodes.
+            if self._waiting or self.active or not self._running.acquire(blocking=False):
+                raise Busy()
+        try:
+            with self._lock:
+                self.active += 1
+                self.peak = max(self.peak, self.active)
+            return fn()
+        finally:
+            with self._lock:
+                self.active -= 1
+            self._running.release()
+
     def run(self, fn: Callable[[], T]) -> T:
         """`fn()` in a slot, waiting at most `wait` seconds for one; Busy when the queue is full."""
         if not self._running.acquire(blocking=False):

@@ -1,5 +1,6 @@
 """Thin routes: parse the link, ask the services, hand a view model to a template, JSON or image response."""
 
+import logging
 from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
@@ -9,18 +10,21 @@ from gallery.flux.models import TASK_ID, BadIds, Status, Task, parse_ids
 from gallery.flux.tasks import Found
 from gallery.images.originals import EXTENSIONS, ImageFetchError, media_type
 from gallery.images.pipeline import PIPELINE, ThumbnailError, placeholder
+from gallery.infra.slots import Busy
 from gallery.services import services
 from gallery.web.pagecache import page_key
 from gallery.web.sharing import share_meta
 from gallery.web.urls import FlaskUrls
 from gallery.web.viewmodels import GalleryView, blank_tasks, find_image, gallery_view
 
+log = logging.getLogger(__name__)
 bp = Blueprint("gallery", __name__)
 # Gallery pages and their JSON shrink about twentyfold. Only those views are compressed here: images are
 # compressed already, and static files are compressed once at start-up (gallery/web/assets.py).
 compress = Compress()
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+PRIVATE = "private, max-age=31536000, immutable"
 NO_STORE = "no-store"
 
 
@@ -78,15 +82,19 @@ def thumb(task_id: str, index: int, size: int) -> Response:
     if size not in s.thumb_sizes:
         abort(404)
     etag = f"t-{task_id}-{index}-{size}-{PIPELINE}"
-    return _image_response(task_id, index, etag, size,
-                           lambda task: s.thumbnailer.get(task, index, size), "image/webp")
+    later: list[Callable[[], object]] = []  # the image's other sizes, made once this response is sent
+    response = _image_response(task_id, index, etag, size, s.thumbnailer.key(task_id, index, size),
+                               lambda task: s.thumbnailer.get(task, index, size, later.append), "image/webp")
+    for job in later:
+        response.call_on_close(lambda job=job: _quietly(job))
+    return response
 
 
 @bp.get("/image/<task_id>/<int:index>")
 def image(task_id: str, index: int) -> Response:
     """The original image, from the server's own store, so links outlive the upstream URL."""
     s = services()
-    response = _image_response(task_id, index, f"o-{task_id}-{index}", 768,
+    response = _image_response(task_id, index, f"o-{task_id}-{index}", 768, s.originals.key(task_id, index),
                                lambda task: s.originals.get(task_id, index, task.images[index].url), None)
     extension = EXTENSIONS.get(response.mimetype)
     if response.status_code == 200 and extension:
@@ -129,7 +137,7 @@ def _render_gallery(view: GalleryView) -> str:
                            sample_data=services().sample_data, share=share_meta(view, featured))
 
 
-def _image_response(task_id: str, index: int, etag: str, fallback_size: int,
+def _image_response(task_id: str, index: int, etag: str, fallback_size: int, key: str,
                     load: Callable[[Task], bytes], kind: str | None) -> Response:
     """Serve image bytes with long cache headers and 304s; a placeholder when the image is broken."""
     if not TASK_ID.fullmatch(task_id):
@@ -138,11 +146,32 @@ def _image_response(task_id: str, index: int, etag: str, fallback_size: int,
         return _cached(Response(status=304), etag)
     task = services().tasks.get(task_id)
     _check_image(task, index)
+    if (accel := _accelerated(key, kind)) is not None:
+        return _cached(accel, etag)
     try:
         data = load(task)
     except (ImageFetchError, ThumbnailError) as error:
         return _placeholder(fallback_size, str(error))
     return _cached(Response(data, mimetype=kind or media_type(data)), etag)
+
+
+def _accelerated(key: str, kind: str | None) -> Response | None:
+    """With GALLERY_ACCEL_REDIRECT, an empty answer that has nginx send the kept file itself; None to send bytes."""
+    # Only for answers no shared cache may keep (an access key is set): nginx keeps public ones after the first
+    # request and never asks again, which a redirect would prevent, as nginx caches no redirected answer.
+    s = services()
+    prefix = s.settings.accel_redirect
+    if not prefix or not s.settings.access_key:
+        return None
+    path = s.store.touch(key)  # a file nginx sends is as recently used as one read here
+    if path is None:
+        return None
+    if kind is None:
+        with path.open("rb") as file:
+            kind = media_type(file.read(16))  # the type from its magic numbers, as when the bytes are sent
+    response = Response(status=200, mimetype=kind)
+    response.headers["X-Accel-Redirect"] = prefix + key
+    return response
 
 
 def _check_image(task: Task, index: int) -> None:
@@ -153,8 +182,19 @@ def _check_image(task: Task, index: int) -> None:
 
 def _cached(response: Response, etag: str) -> Response:
     response.set_etag(etag)
-    response.headers["Cache-Control"] = IMMUTABLE
+    # Behind an access key, no shared cache (a CDN, nginx's proxy_cache) may keep an image for others.
+    response.headers["Cache-Control"] = PRIVATE if services().settings.access_key else IMMUTABLE
     return response
+
+
+def _quietly(job: Callable[[], object]) -> None:
+    """Run follow-up work after a response; its failure is logged, never raised into the server."""
+    try:
+        job()
+    except (ImageFetchError, ThumbnailError, Busy):
+        pass  # made on demand later, or remembered as broken
+    except Exception:  # noqa: BLE001 - the response is gone; only the log can say what went wrong
+        log.exception("follow-up work after a response failed")
 
 
 def _placeholder(size: int, reason: str) -> Response:

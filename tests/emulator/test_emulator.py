@@ -578,3 +578,14 @@ def test_padded_synthetic_images_are_large_but_the_same_picture(server: Emulator
                                              .json())[0], timeout=30).content for kind in (1, 3))
     assert len(padded) > len(plain) + 6_000_000
     assert Image.open(io.BytesIO(padded)).tobytes() == Image.open(io.BytesIO(plain)).tobytes()
+
+
+@pytest.mark.parametrize(("kind", "fmt"), [(4, "PNG"), (5, "JPEG")])
+def test_photographic_synthetic_images_are_detailed_and_weigh_what_photos_do(server: EmulatorServer, kind: int,
+                                                                             fmt: str) -> None:
+    (url,) = image_urls(call(server, {"action": "retrieve", "id": emulator.synthetic_id(3, kind)}).json())
+    data = requests.get(url, timeout=30).content
+    image = Image.open(io.BytesIO(data))
+    assert (image.format, image.size) == (fmt, (1024, 1024))
+    # Detail at every scale: far more bytes than the smooth sample art, as a photograph would take.
+    assert len(data) > (1_500_000 if fmt == "PNG" else 250_000)
