@@ -45,7 +45,7 @@ export: $(STAMP)
 
 test: $(NODE_STAMP) $(STAMP)  # npm first: a missing npm is told before minutes of pip
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3 --dist loadgroup
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
