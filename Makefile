@@ -43,9 +43,14 @@ emulator: $(STAMP)
 export: $(STAMP)
 	$(BIN)/flask --app app export $(IDS) $(OUT)
 
+# Parallel workers (pytest-xdist): the browser tests keep a core busy while others wait on sockets, and 3 was
+# fastest on the 2-core machines CI and developers have. loadgroup keeps each xdist_group on one worker (tests
+# that share a loaded page). `.venv/bin/python -m pytest tests/some_file.py` still runs in one process.
+TEST_WORKERS ?= 3
+
 test: $(NODE_STAMP) $(STAMP)  # npm first: a missing npm is told before minutes of pip
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 3 --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py

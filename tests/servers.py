@@ -39,13 +39,21 @@ def postgres_server():
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres")
         shutil.chown(sockets, "postgres")
-    port = free_port()
     subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
                                     "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]),
                    check=True, capture_output=True)
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-t", "60",
-                                    "-l", str(folder / "log"), "start"]), check=True, capture_output=True)
+    # A port free when picked may be bound by another test worker before the server binds it: the server then
+    # fails to start, and the next free port is tried.
+    for attempt in range(5):
+        port = free_port()
+        options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        started = subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w",
+                                                  "-t", "60", "-l", str(folder / "log"), "start"]),
+                                 capture_output=True)
+        if started.returncode == 0:
+            break
+        if attempt == 4:
+            started.check_returncode()
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:

@@ -134,22 +134,29 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 @contextmanager
 def gunicorn(env: dict[str, str], *args: str):
     """The gallery under gunicorn as `make serve` runs it (its gunicorn.conf.py), on a free port; yields its URL."""
-    port = free_port()
     if "GALLERY_DATABASE_URL" not in env:  # a database of its own, beside its cache
         folder = Path(env.get("GALLERY_CACHE_DIR") or tempfile.mkdtemp(prefix="gallery-gunicorn-"))
         env = {**env, "GALLERY_DATABASE_URL": f"sqlite:///{folder / 'gallery.db'}"}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-         "--access-logfile", "/dev/null", *args],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    # gunicorn serves a socket bound here and handed over: a port picked free and bound later by the child could
+    # be taken in between (parallel test workers start servers all the time), and a request would then reach
+    # someone else's server. Requests wait in its queue until gunicorn accepts them.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        child = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"fd://{listener.fileno()}",
+             "--access-logfile", "/dev/null", *args],
+            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, pass_fds=(listener.fileno(),))
     try:
-        for _ in range(600):  # a busy CI machine may take a while to import the app
+        for _ in range(60):  # a busy CI machine may take a while to import the app
+            if child.poll() is not None:
+                pytest.fail(f"gunicorn exited with {child.returncode} before it served {url}")
             try:
                 requests.get(f"{url}/healthz", timeout=5)
                 break
-            except requests.RequestException:  # not listening yet, or still importing the app
+            except requests.RequestException:  # still importing the app
                 time.sleep(0.05)
         else:
             pytest.fail(f"the gallery at {url} did not start")
