@@ -95,6 +95,8 @@ def main() -> None:
             app = create_app({"ACEDATACLOUD_API_BASE_URL": emulator.url,
                               "ACEDATACLOUD_API_TOKEN": emulator.app.config["TOKEN"],
                               "EMULATOR": "off", "CACHE_DIR": cache, "ALLOW_PRIVATE_IMAGE_HOSTS": True,
+                              # Kept tasks of this run only: a kept record names this run's emulator port.
+                              "DATABASE_URL": f"sqlite:///{Path(cache) / 'gallery.db'}",
                               "RATE_LIMIT": 0, "IMAGE_RATE_LIMIT": 0})
             # Say "sample data" and link the sample galleries, as `make run` does with no token.
             app.extensions["gallery"] = dataclasses.replace(app.extensions["gallery"], sample_data=True)

@@ -118,7 +118,9 @@ def test_the_grid_renders_every_card(browse, client, view):
     assert {card["task"] for card in cards(page)} == set(expected["ids"])
     page.evaluate(EAGER)
     page.wait_for_function(IMAGES_LOADED, timeout=20_000)
-    # Nothing sticks out sideways, on a phone least of all.
+    # Nothing sticks out sideways, on a phone least of all, in either density.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.get_by_role("link", name="Details").click()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     columns = page.evaluate("getComputedStyle(document.getElementById('grid')).gridTemplateColumns.split(' ').length")
     assert columns == (2 if view == "phone" else 4)
@@ -172,7 +174,7 @@ DECLARED_WIDTH = r"""() => {
 
 
 def test_the_card_sizes_match_the_grid_at_every_width(browse):
-    page = browse.open(SMALL)
+    page = browse.open(f"{SMALL}?density=details")  # even columns; the image grid's tiles follow their shapes
     for width in (320, 360, 390, 414, 480, 500, 520, 521, 600, 768, 800, 1024, 1280, 1366, 1440, 1600, 1920,
                   2400, 2560, 3200):
         page.set_viewport_size({"width": width, "height": 900})
@@ -181,10 +183,68 @@ def test_the_card_sizes_match_the_grid_at_every_width(browse):
         assert -0.5 <= found["declared"] - found["real"] <= found["scrollbar"] + 0.5, (width, found)
 
 
+# Each tile's box against its image's own shape, once the image has loaded; and where the tiles sit.
+TILES = """() => Array.from(document.querySelectorAll("#grid > li.card--image")).map((li) => {
+  const img = li.querySelector("img"); const box = img.getBoundingClientRect();
+  return {key: li.dataset.key, width: box.width, height: box.height, top: Math.round(box.top),
+          natural: img.naturalWidth / img.naturalHeight};
+})"""
+
+
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+def test_tiles_have_their_images_shape_in_justified_rows(browse, view):
+    sizes = "/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Sizes and shapes"])
+    page = browse.open(sizes, view=view)
+    page.evaluate(EAGER)
+    page.wait_for_function(IMAGES_LOADED, timeout=20_000)
+    tiles = page.evaluate(TILES)
+    assert len(tiles) == 13
+    for tile in tiles:  # no letterboxing: every box is its image's shape, to 2%
+        assert abs(tile["width"] / tile["height"] / tile["natural"] - 1) <= 0.02, tile
+    rows = {}
+    for tile in tiles:
+        rows.setdefault(tile["top"], []).append(tile)
+    assert all(max(t["height"] for t in row) - min(t["height"] for t in row) < 1 for row in rows.values())
+    # In a row with both, a 16:9 image's tile is wider than a square one's.
+    mixed = [row for row in rows.values() if {round(t["natural"], 1) for t in row} >= {1.0, 1.8}]
+    assert mixed, rows
+    for row in mixed:
+        wide = min(t["width"] for t in row if round(t["natural"], 1) == 1.8)
+        square = max(t["width"] for t in row if round(t["natural"], 1) == 1.0)
+        assert wide > square * 1.5
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_the_density_switch_is_remembered_and_a_reload_draws_it_first(browse):
+    page = browse.open(SMALL, before=lambda page: page.context.add_init_script(SHIFTS))
+    grid = page.locator("#grid")
+    assert "grid--images" in grid.get_attribute("class")
+    assert page.locator("#grid .meta").first.is_hidden()  # thumbnails only: the prompt on hover and focus
+    page.locator("#grid .card__media").first.focus()
+    expect(page.locator("#grid .card__prompt").first).to_have_css("opacity", "1")
+    details = page.get_by_role("link", name="Details")
+    details.focus()
+    page.keyboard.press("Enter")  # by keyboard, in place: no page load
+    assert "grid--details" in grid.get_attribute("class") and details.get_attribute("aria-current") == "true"
+    assert page.locator("#grid .meta").first.is_visible()
+    page.reload()
+    # The server drew it: details from the first paint, and nothing moved while the page loaded.
+    assert "grid--details" in grid.get_attribute("class")
+    page.evaluate(EAGER)
+    page.wait_for_function(IMAGES_LOADED, timeout=20_000)
+    shifts = page.evaluate(SETTLED)
+    assert sum(shift["value"] for shift in shifts) < 0.02, shifts
+    page.get_by_role("link", name="Images").click()
+    page.goto(ITERATIONS)  # remembered for every gallery
+    assert "grid--images" in grid.get_attribute("class")
+
+
 def test_without_javascript_the_cards_link_to_the_originals(browse):
     page = browse.open(SMALL, javascript=False)
     assert len(cards(page)) == 7
-    assert page.locator("#toolbar").is_hidden()
+    assert page.locator("#filter").is_hidden() and page.locator("#sort").is_hidden()
+    page.get_by_role("link", name="Details").click()  # the density switch is links: it works without the script
+    assert "grid--details" in page.locator("#grid").get_attribute("class")
     first = page.locator("#grid .card__media").first
     assert first.get_attribute("href") == f"/image/{MULTI}/0"
     assert page.locator("#grid .meta__row--more").first.is_visible()  # every detail shows without the lightbox
@@ -425,7 +485,7 @@ def test_copy_buttons_put_the_right_text_on_the_clipboard(browse, live_server):
 
 
 def test_a_failed_task_has_its_error_and_a_report_to_copy(browse):
-    page = browse.open(MIXED)
+    page = browse.open(f"{MIXED}?density=details")
     card = page.locator(f"#task-{sample.FAILED_ID}")
     record = sample.task_record(sample.SAMPLES[sample.FAILED_ID], "http://x/")
     error, trace = record["response"]["error"], record["response"]["trace_id"]
@@ -444,7 +504,7 @@ def test_a_failed_task_has_its_error_and_a_report_to_copy(browse):
 
 
 def test_a_pending_task_turns_into_an_image_without_a_reload(browse):
-    page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}")
+    page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}?density=details")
     page.evaluate("window.notReloaded = true")
     requests = []
     page.on("request", lambda request: requests.append(request.url) if "/api/tasks/" in request.url else None)
@@ -692,13 +752,14 @@ def test_recent_loads_older_pages_while_scrolling_and_shows_each_task_once(brows
     ids = [sample.synthetic_id(n) for n in range(1, 31)]
     page = browse.open(f"/api/tasks/{','.join(ids)}")  # viewing them keeps them
     page.goto("/recent")
-    expect(page.locator("#grid > li")).to_have_count(8)
+    # The page brings eight; the end of the list is on screen, so the rest is paged in at once, as JSON.
     for _ in range(10):
         if page.locator("a#more").count() == 0:
             break
         page.locator("a#more").scroll_into_view_if_needed()
         page.wait_for_function("() => !document.querySelector('#more[aria-busy]')")
     expect(page.locator("a#more")).to_have_count(0)
+    expect(page.locator("#grid > li")).to_have_count(len(ids))
     shown = page.eval_on_selector_all("#grid > li", "items => items.map(li => li.dataset.task)")
     assert sorted(shown) == sorted(ids) and len(shown) == len(ids)
     # The lightbox walks across what was loaded later too.
