@@ -1,0 +1,2 @@
+// Flux Gallery: side-by-side compare (filled in below).
+"use strict";
