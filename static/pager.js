@@ -355,11 +355,35 @@
       return card;
     }
 
+    /** Take a card out of the page. An image still loading is stopped: out of the page it would load at once
+     * (lazy loading needs a layout), and "auto" sizes would pick the largest thumbnail for want of one. */
+    function unmount(card, entry) {
+      const img = card.querySelector("img");
+      if (img && !img.complete && img.getAttribute("srcset") !== null) {
+        if (entry.own) {
+          img.dataset.srcset = img.getAttribute("srcset");
+          img.dataset.src = img.getAttribute("src");
+        }
+        img.removeAttribute("srcset");
+        img.removeAttribute("src");
+      }
+      card.remove();
+      if (!entry.own) entry.el = null;
+    }
+
+    /** A card of the server's that was taken out before its image loaded gets its image back. */
+    function remount(card) {
+      const img = card.querySelector("img");
+      if (img && img.dataset.srcset !== undefined) {
+        img.setAttribute("srcset", img.dataset.srcset);
+        img.setAttribute("src", img.dataset.src);
+        delete img.dataset.srcset;
+        delete img.dataset.src;
+      }
+    }
+
     function clear() {
-      shown.forEach(function (card, entry) {
-        card.remove();
-        if (!entry.own) entry.el = null;
-      });
+      shown.forEach(unmount);
       shown = new Map();
     }
 
@@ -392,15 +416,17 @@
         ? document.activeElement.closest("#grid > li") : null;
       shown.forEach(function (card, entry) {
         if (wanted.has(entry) || (card === focused && place_.has(entry))) return; // never pull the focus away
-        card.remove();
+        unmount(card, entry);
         shown.delete(entry);
-        if (!entry.own) entry.el = null;
       });
       const cards = [];
       const added = [];
       wanted.forEach(function (row, entry) {
         const card = place(entry, place_.get(entry), row);
-        if (!shown.has(entry)) added.push(card);
+        if (!shown.has(entry)) {
+          added.push(card);
+          if (entry.own) remount(card);
+        }
         shown.set(entry, card);
         cards.push(card);
       });
