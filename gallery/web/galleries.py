@@ -10,7 +10,7 @@ from gallery.flux.tasks import Found
 from gallery.images.originals import EXTENSIONS, ImageFetchError, media_type
 from gallery.images.pipeline import PIPELINE, ThumbnailError, placeholder
 from gallery.services import services
-from gallery.web import density
+from gallery.web import compare, density
 from gallery.web.pagecache import page_key
 from gallery.web.shapes import kept_shapes
 from gallery.web.sharing import share_meta
@@ -134,8 +134,9 @@ def _render_gallery(view: GalleryView, shown: str) -> str:
     """The gallery page's HTML in density `shown`; a one-image link (?image=<task id>-<n>) leads with that image,
     so crawlers that run no script see it."""
     featured = find_image(view, request.args.get("image"))
-    return render_template("gallery.html", page=view, blanks=blank_tasks(), featured=featured,
-                           sample_data=services().sample_data, share=share_meta(view, featured),
+    comparison = compare.for_tasks(view.tasks)
+    return render_template("gallery.html", page=view, blanks=blank_tasks(), featured=featured, compare=comparison,
+                           sample_data=services().sample_data, share=share_meta(view, featured, comparison),
                            density=shown, density_links=density.links())
 
 

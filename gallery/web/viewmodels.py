@@ -542,3 +542,113 @@ def plural(count: int, word: str) -> str:
     """A count and its noun: "1 image", "3 images"."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
+
+
+# ---- Compare: 2 to 4 images side by side (`?compare=<task id>-<n>,…`) -------------------------------------
+
+COMPARE_MIN, COMPARE_MAX = 2, 4
+
+
+@dataclass(frozen=True)
+class ComparePane:
+    """One image of a comparison: its task and image, its number, and its prompt marked against the others'."""
+
+    number: int
+    task: TaskView
+    image: ImageView
+    prompt_parts: PromptParts
+
+    @property
+    def natural(self) -> str:
+        """The original's width and height ("1344x768") when the task asked for pixels; "" when not known."""
+        size = aspect(self.task.size)
+        return f"{size[0]}x{size[1]}" if size and ":" not in (self.task.size or "") else ""
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    """One line of the differences: a setting, its value for each image, and whether they differ."""
+
+    label: str
+    values: tuple[str, ...]
+    mono: bool = False
+
+    @property
+    def differs(self) -> bool:
+        return len(set(self.values)) > 1
+
+
+@dataclass(frozen=True)
+class CompareView:
+    """The images a compare link names, in its order, with what differs between them written out."""
+
+    panes: tuple[ComparePane, ...]
+    rows: tuple[CompareRow, ...]
+    link: str  # the page with this comparison open
+    close_link: str  # the same page without it
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(pane.image.key for pane in self.panes)
+
+    @property
+    def shape(self) -> str:
+        """The ratio class of the tallest image: every view has its shape, so none of them is mostly empty."""
+        return min((pane.image for pane in self.panes), key=lambda image: image.ratio).shape
+
+    @property
+    def prompts_differ(self) -> bool:
+        return len({pane.image.prompt for pane in self.panes}) > 1
+
+    @property
+    def title(self) -> str:
+        """The heading and link-preview title: how many images, and the first prompt cut at a word."""
+        first = next((pane.image.prompt for pane in self.panes if pane.image.prompt), None)
+        head = f"Comparing {len(self.panes)} images"
+        return f"{head} · {clip_words(first, TITLE_PROMPT)}" if first else head
+
+    @property
+    def summary(self) -> str:
+        """What differs, in a line: "Prompt, seed and inference differ", or "Same prompt and settings"."""
+        names = (["prompt"] if self.prompts_differ else []) + [row.label.lower() for row in self.rows if row.differs]
+        if not names:
+            return "Same prompt and settings"
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return listed[0].upper() + listed[1:] + (" differs" if len(names) == 1 else " differ")
+
+    def to_json(self) -> dict:
+        return {
+            "keys": list(self.keys),
+            "link": self.link,
+            "title": self.title,
+            "summary": self.summary,
+            "images": [{"number": pane.number, "key": pane.image.key, "task_id": pane.task.id,
+                        "prompt_parts": [list(part) for part in pane.prompt_parts], "url": pane.image.full_url,
+                        "large": pane.image.large_thumb_url, "natural": pane.natural} for pane in self.panes],
+            "rows": [{"label": row.label, "values": list(row.values), "differs": row.differs} for row in self.rows],
+        }
+
+
+def parse_compare(value: str | None) -> tuple[tuple[str, int], ...]:
+    """The images a `compare` query parameter names, in order, repeats dropped; () unless they are 2 to 4."""
+    keys = tuple(dict.fromkeys(key for part in (value or "").split(",") if (key := parse_image_key(part))))
+    return keys if COMPARE_MIN <= len(keys) <= COMPARE_MAX else ()
+
+
+def compare_view(value: str | None, tasks: Iterable[TaskView], link: str, close_link: str) -> CompareView | None:
+    """The comparison a `compare` parameter names among `tasks`, or None unless it names 2 to 4 of their images."""
+    images = {(task.id, image.index): (task, image) for task in tasks for image in task.images}
+    found = [images[key] for key in parse_compare(value) if key in images]
+    if len(found) < COMPARE_MIN:
+        return None
+    diff = prompt_diff(image.prompt for _, image in found)
+    panes = tuple(ComparePane(number, task, image, _parts(image.prompt, diff))
+                  for number, (task, image) in enumerate(found, 1))
+    rows = (
+        CompareRow("Seed", tuple(image.seed_label for _, image in found), mono=True),
+        CompareRow("Model", tuple(task.model_label for task, _ in found)),
+        CompareRow("Size", tuple(task.size_label for task, _ in found)),
+        CompareRow("Inference", tuple(image.inference_label for _, image in found)),
+        CompareRow("Created", tuple(task.created_label for task, _ in found)),
+    )
+    return CompareView(panes=panes, rows=rows, link=link, close_link=close_link)

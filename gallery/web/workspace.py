@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 
 from gallery.flux.models import Task
 from gallery.services import services
-from gallery.web import density
+from gallery.web import compare, density
 from gallery.web.galleries import compress
 from gallery.web.shapes import kept_shapes
 from gallery.web.sharing import share_meta
@@ -131,9 +131,12 @@ def _grid(tasks: list[Task]) -> GalleryView:
 def _page(view: ListingView) -> Response:
     # Recent and search show what this server has seen to anyone who may open it: say so, the first time.
     show_notice = not request.cookies.get(NOTICE_COOKIE)
-    share = replace(share_meta(view.grid), title=view.heading) if view.grid.tasks else None
+    comparison = compare.for_any()
+    share = share_meta(view.grid, None, comparison) if comparison else \
+        replace(share_meta(view.grid), title=view.heading) if view.grid.tasks else None
     response = Response(render_template("listing.html", listing=view, page=view.grid, show_notice=show_notice,
                                         sample_data=services().sample_data, featured=None, blanks=blank_tasks(),
+                                        compare=comparison,
                                         share=share, density=density.current(), density_links=density.links(),
                                         sort=view.sort or SORTS[view.kind][0][0], sort_options=SORTS[view.kind]))
     response.headers["Cache-Control"] = "private, no-cache"
