@@ -96,9 +96,11 @@
       return { width: image.offsetWidth || 1, height: image.offsetHeight || 1 };
     }
 
-    /** The scale that shows one pixel of the image per CSS pixel (the original "at 100%"), at least 2×. */
+    /** The scale that shows one pixel of the image per CSS pixel (the original "at 100%"); 2× for an image that
+     * already shows at about that size, so the toggle always does something. */
     function actual() {
-      return Math.max(2, (image.naturalWidth || 0) / fitted().width);
+      const scale = (image.naturalWidth || 0) / fitted().width;
+      return scale > 1.05 ? scale : 2;
     }
 
     function limit() {

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, column, func, or_, select, table, text
+from sqlalchemy import and_, case, column, func, or_, select, table, text
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -116,7 +116,8 @@ class KeptTasks:
         """Kept tasks newest first by creation time, a page at a time (keyset: stable as new tasks arrive); or in
         another of ORDERS, by position."""
         if order != "newest":
-            return self._by_position(select(KeptTask.id, KeptTask.record).order_by(*_order(order)), cursor, limit)
+            statement = select(KeptTask.id, KeptTask.record).order_by(*_order(order, self.engine.dialect.name))
+            return self._by_position(statement, cursor, limit)
         statement = select(KeptTask.id, KeptTask.record, KeptTask.created_at)
         if cursor:
             created_at, task_id = _read_cursor(cursor, "r")
@@ -183,7 +184,7 @@ class _Search:
         if conditions:
             statement = statement.where(and_(*conditions))
         if order in ORDERS:
-            return statement.order_by(*_order(order))
+            return statement.order_by(*_order(order, self.dialect))
         best = [rank] if rank is not None else []
         return statement.order_by(*best, KeptTask.created_at.desc(), KeptTask.id.desc())
 
@@ -207,15 +208,17 @@ class _Search:
         return found
 
 
-def _order(order: str) -> tuple:
+def _order(order: str, dialect: str) -> tuple:
     """ORDER BY clauses of one of ORDERS; ties go newest first, then by ID, so paging by position is stable."""
     if order == "oldest":
         return KeptTask.created_at.asc(), KeptTask.id.asc()
     if order == "seed":
-        # Seeds are digits of any length, kept as " 281520112 " (or "" for none): shorter first, then as text,
-        # is numeric order without a number type that holds them all; tasks without a seed go last.
-        seeds = func.trim(KeptTask.seeds)
-        return (seeds == "", func.length(seeds), seeds, KeptTask.created_at.desc(), KeptTask.id.desc())
+        # Seeds are digits of any length, kept as " 281520112 90412277 " (or "" for none): a task sorts by its
+        # first, and shorter first, then as text, is numeric order without a number type that holds them all;
+        # tasks without a seed go last.
+        first_space = (func.strpos if dialect == "postgresql" else func.instr)(func.substr(KeptTask.seeds, 2), " ")
+        seed = case((KeptTask.seeds == "", ""), else_=func.substr(KeptTask.seeds, 2, first_space - 1))
+        return (KeptTask.seeds == "", func.length(seed), seed, KeptTask.created_at.desc(), KeptTask.id.desc())
     return KeptTask.created_at.desc(), KeptTask.id.desc()
 
 

@@ -726,6 +726,28 @@ def test_pages_are_accessible_and_error_free(browse, axe_source, name, view, sch
     assert problems == [], f"{name} ({view}, {scheme}):\n" + "\n".join(problems)
 
 
+COMPARED = ",".join(f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[:3])
+NEW_VIEWS = {
+    "compare": f"{ITERATIONS}?compare={COMPARED}",
+    "details": f"{EVERYTHING}?density=details",
+    "recent": "/recent",
+}
+
+
+@pytest.mark.parametrize(("name", "view", "scheme"), [
+    ("compare", "desktop", "light"), ("compare", "phone", "dark"), ("details", "phone", "light"),
+    ("details", "desktop", "dark"), ("recent", "desktop", "light"), ("recent", "phone", "dark")])
+def test_the_new_views_are_accessible(browse, axe_source, name, view, scheme):
+    first = f"/api/tasks/{MULTI},{DONE},{LAKE}" if name == "recent" else NEW_VIEWS[name]  # viewing keeps them
+    page = browse.open(first, view=view, scheme=scheme)
+    if name == "recent":
+        page.goto(NEW_VIEWS[name])
+        page.locator(f"#image-{DONE}-0 .card__pick").click()  # the tray and the checks, shown
+        expect(page.locator("#compare-tray")).to_be_visible()
+    problems = axe_problems(page, axe_source)
+    assert problems == [], f"{name} ({view}, {scheme}):\n" + "\n".join(problems)
+
+
 def test_every_sample_gallery_loads_without_errors(browse):
     page = None
     for ids in sample.SAMPLE_GALLERIES.values():
@@ -828,3 +850,135 @@ def test_recent_of_thousands_keeps_the_page_small_and_shows_every_image_once(bro
     expect(page.locator("#lightbox-count")).to_have_text(f"Image {THOUSANDS} of {THOUSANDS}")
     page.keyboard.press("ArrowRight")
     expect(page.locator("#lightbox-count")).to_have_text(f"Image 1 of {THOUSANDS}")
+
+
+# ---- compare and zoom -----------------------------------------------------------------------------------------
+
+# Where each compared image is drawn, in its view: left, top, width and height over the view's width.
+PANES = """() => Array.from(document.querySelectorAll(".compare__view")).map((view) => {
+  const v = view.getBoundingClientRect(), i = view.querySelector("img").getBoundingClientRect();
+  return {left: (i.left - v.left) / v.width, top: (i.top - v.top) / v.width, width: i.width / v.width,
+          height: i.height / v.width, clip: view.style.clipPath};
+})"""
+def same(a: dict, b: dict) -> bool:
+    """Two placements of an image alike to a thousandth of the view (floating point aside)."""
+    return a.keys() == b.keys() and all(
+        abs(a[k] - b[k]) < 1e-3 if isinstance(a[k], float | int) else a[k] == b[k] for k in a)
+
+
+ORIGINALS_IN = """() => Array.from(document.querySelectorAll(".compare__image"))
+  .every((img) => img.getAttribute("src") === img.dataset.full && img.complete && img.naturalWidth > 0)"""
+
+
+def test_compare_opens_from_a_selection_by_keyboard_and_its_link_reopens_it(browse, live_server):
+    first, second = (f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[1:3])
+    page = browse.open(ITERATIONS)
+    page.locator(f"#image-{first} .card__pick").focus()
+    page.keyboard.press("Space")
+    expect(page.locator("#compare-count")).to_have_text("1 selected: pick one more")
+    # The second from the lightbox.
+    page.locator(f"#image-{second} .card__media").focus()
+    page.keyboard.press("Enter")
+    pick = page.locator("#lightbox-pick")
+    pick.focus()
+    page.keyboard.press("Enter")
+    assert pick.get_attribute("aria-pressed") == "true"
+    page.keyboard.press("Escape")
+    assert page.locator(f"#image-{second} .card__pick").get_attribute("aria-pressed") == "true"
+    page.locator("#compare-open").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**?compare={first},{second}")
+    link = page.url
+    for opened in (page, browse.open(link.removeprefix(live_server.url))):  # the link, in a browser of its own
+        compare = opened.locator("#compare")
+        expect(compare).to_be_visible()
+        assert opened.locator(".compare__image").evaluate_all("imgs => imgs.map((img) => img.alt)") == [
+            "a lighthouse at dusk, watercolor", "a lighthouse at dusk, storm clouds, oil painting"]
+        prompt = opened.locator(".compare__diff tbody tr").first
+        assert "is-different" in prompt.get_attribute("class")
+        assert prompt.locator("mark.diff").all_inner_texts() == ["watercolor", "storm clouds", "oil painting"]
+        assert opened.locator(".compare__summary").inner_text() == "Prompt and created differ"
+    page.locator("#compare-close").click()
+    page.wait_for_url(f"**{ITERATIONS}")
+    assert page.locator("#compare").count() == 0
+
+
+def test_compare_zooms_and_pans_every_image_in_step_and_slides(browse):
+    keys = ",".join(f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[:2])
+    page = browse.open(f"{ITERATIONS}?compare={keys}")
+    page.wait_for_function(ORIGINALS_IN, timeout=20_000)
+    fitted = page.evaluate(PANES)
+    assert same(fitted[0], fitted[1]) and abs(fitted[0]["width"] - 1) < 0.01  # the same size and place, fitted
+    views = page.locator(".compare__view")
+    views.nth(0).focus()
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    page.keyboard.press("ArrowLeft")  # look left: both images move right
+    zoomed = page.evaluate(PANES)
+    assert same(zoomed[0], zoomed[1]) and zoomed[0]["width"] > 1.5 and zoomed[0]["left"] > fitted[0]["left"] - 0.6
+    box = views.nth(1).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -200)  # zoom about the pointer, over the other image
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 - 60, box["y"] + box["height"] / 2 - 30, steps=4)
+    page.mouse.up()
+    moved = page.evaluate(PANES)
+    assert same(moved[0], moved[1]) and moved[0]["width"] > zoomed[0]["width"] and not same(moved[0], zoomed[0])
+    assert page.locator("#compare-scale").inner_text().endswith("%")
+    page.get_by_role("button", name="Fit").click()
+    assert all(map(same, page.evaluate(PANES), fitted))
+
+    page.get_by_role("button", name="Slider").click()
+    slider = page.locator("#compare-split")
+    expect(slider).to_be_visible()
+    assert page.evaluate(PANES)[1]["clip"] == "inset(0px 0px 0px 50%)"
+    slider.focus()
+    for _ in range(30):
+        page.keyboard.press("ArrowLeft")
+    assert page.evaluate(PANES)[1]["clip"] == "inset(0px 0px 0px 20%)"
+    layout = page.evaluate(PANES)
+    assert abs(layout[0]["left"] - layout[1]["left"]) < 1e-3  # one over the other
+
+
+def test_the_lightbox_shows_the_original_at_100_percent(browse):
+    page = browse.open(f"{SMALL}?image={LAKE}-0")
+    image = page.locator("#lightbox-image")
+    page.wait_for_function(f"() => document.getElementById('lightbox-image').getAttribute('src') === '/image/{LAKE}/0'"
+                           " && document.getElementById('lightbox-image').complete")
+    fitted = image.bounding_box()
+    page.keyboard.press("z")
+    natural = page.evaluate("document.getElementById('lightbox-image').naturalWidth")
+    assert natural == 1344
+    actual = image.bounding_box()
+    assert abs(actual["width"] - natural) <= natural * 0.01, actual  # one pixel of the original per CSS pixel
+    page.keyboard.press("ArrowRight")  # while zoomed in, the arrows look around (right: the image moves left)
+    assert lightbox_key(page) == f"{LAKE}-0" and image.bounding_box()["x"] < actual["x"]
+    page.keyboard.press("z")
+    assert image.bounding_box() == fitted
+    image.click()  # a click does the same
+    assert image.bounding_box()["width"] > fitted["width"] * 1.5
+    page.mouse.wheel(0, 400)  # and the wheel zooms back out, to the fitted size at most
+    page.wait_for_function("() => !document.getElementById('lightbox-image').classList.contains('is-zoomed')")
+    page.keyboard.press("ArrowRight")
+    assert lightbox_key(page) == f"{LAKE}-1"
+
+
+def test_filter_and_sort_over_a_paged_recent_ask_the_server(browse, live_server, emulator, monkeypatch):
+    from gallery.web import workspace
+
+    monkeypatch.setattr(workspace, "PAGE_TASKS", 4)  # a first page of 4, then JSON pages of 16
+    keep_synthetic(live_server.app, emulator, 300)
+    asked = []
+    page = browse.open("/recent", view="phone")  # a short screen: the first few pages of 300 tasks are loaded
+    page.wait_for_function("() => !document.querySelector('#more[aria-busy]')")
+    page.on("request", lambda request: asked.append(request.url) if "/api/" in request.url else None)
+    page.get_by_label("Filter by prompt").fill("number 7")
+    # Words as the server reads them: "7" is the start of a word, so 7 and 70 to 79 (not 17 or 207).
+    expect(page.locator("#grid > li")).to_have_count(11)
+    assert any("/api/search?q=number+7" in url for url in asked), asked
+    titles = page.locator("#grid img").evaluate_all("imgs => imgs.map((img) => img.alt)")
+    assert sorted(int(alt.rsplit(" ", 1)[1]) for alt in titles) == [7, *range(70, 80)]
+    page.get_by_label("Filter by prompt").fill("")
+    page.get_by_label("Sort").select_option("oldest")
+    expect(page.locator("#grid > li").first).to_have_attribute("data-key", f"{sample.synthetic_id(1)}-0")
+    assert any("/api/recent?sort=oldest" in url for url in asked), asked
