@@ -492,7 +492,10 @@ def release_polls(page, held: list) -> None:
 
 
 @pytest.mark.poll_seconds(POLL_SECONDS)
-def test_a_pending_task_turns_into_an_image_without_a_reload(browse):
+def test_a_pending_task_turns_into_an_image_without_a_reload(browse, emulator):
+    # Pending when the server renders the page (it asks first), done 0.3 s later: the page's polls are held
+    # until the page as rendered has been checked, so a short pending time cannot race the checks.
+    set_fault(emulator, PENDING_SECONDS=0.3)
     held, requests = [], []
     page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}", before=hold_polls(held, requests))
     page.evaluate("window.notReloaded = true")
@@ -539,7 +542,8 @@ def test_a_task_the_api_could_not_load_fills_in_once_it_answers(browse, live_ser
 
 
 @pytest.mark.poll_seconds(POLL_SECONDS)
-def test_the_card_the_script_builds_matches_the_one_the_server_renders(browse, live_server):
+def test_the_card_the_script_builds_matches_the_one_the_server_renders(browse, live_server, emulator):
+    set_fault(emulator, PENDING_SECONDS=0.3)  # pending when the server renders the page, done soon after
     page = browse.open(f"/tasks/{sample.PENDING_ID}")
     page.wait_for_selector('#grid > li[data-status="done"]', timeout=15_000)
     shape = """() => { const li = document.querySelector('#grid > li');
