@@ -828,14 +828,24 @@ def test_a_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch):
         need("no Chromium")
 
 
+OLDER_PAGES = re.compile(r"/api/recent\?")
+
+
 def test_recent_loads_older_pages_while_scrolling_and_shows_each_task_once(browse, live_server, monkeypatch):
     from gallery.web import workspace
 
     monkeypatch.setattr(workspace, "PAGE_TASKS", 8)
     ids = [sample.synthetic_id(n) for n in range(1, 31)]
     page = browse.open(f"/api/tasks/{','.join(ids)}")  # viewing them keeps them
+    # The script asks for the next page as soon as the Older link is near the screen: that answer waits until the
+    # first page, as the server rendered it, has been counted.
+    held = []
+    page.route(OLDER_PAGES, lambda route: held.append(route))
     page.goto("/recent")
     expect(page.locator("#grid > li")).to_have_count(8)
+    for route in held:
+        route.continue_()
+    page.unroute(OLDER_PAGES)
     for _ in range(10):
         if page.locator("a#more").count() == 0:
             break
