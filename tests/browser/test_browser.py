@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from app import create_app
 from flux_emulator import app as sample
 from flux_emulator.server import ServerThread
-from support import gallery_app, gallery_config, need, set_fault
+from support import BROWSER_SERVER, gallery_app, gallery_config, need, set_fault
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -773,7 +773,7 @@ def read_only_pages(browser, emulator_server, tmp_path_factory):
     """Pages kept open for the module's tests that only read them, on a server of the module's own (the
     per-test one would stop between them); its task records are its own, so no test's reset touches them."""
     app = create_app(gallery_config(emulator_server.url, tmp_path_factory.mktemp("read-only-pages"),
-                                    PENDING_TTL=0.2, RATE_LIMIT=0, IMAGE_RATE_LIMIT=0))
+                                    **BROWSER_SERVER))
     with ServerThread(app) as server:
         pages = ReadOnlyPages(browser, server.url)
         try:
