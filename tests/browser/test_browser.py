@@ -54,6 +54,7 @@ class Browse:
         self.base_url = base_url
         self.contexts = []
         self.problems: list[str] = []
+        self.reasons: dict[str, str] = {}  # X-Image-Error by URL
         # Failures a page is meant to have: the broken sample image answers 502 with a placeholder.
         self.expected = [f"/thumb/{sample.BROKEN_IMAGE_ID}/", f"/image/{sample.BROKEN_IMAGE_ID}/"]
 
@@ -67,6 +68,7 @@ class Browse:
         self.contexts.append(context)
         page = context.new_page()
         page.on("console", lambda message: self._console(message))
+        page.on("response", lambda response: self._response(response))
         page.on("pageerror", lambda error: self.problems.append(f"uncaught exception: {error}"))
         if before is not None:
             before(page)
@@ -77,13 +79,19 @@ class Browse:
         """A resource whose failure to load is the point of the test (an error page, say)."""
         self.expected.append(url_part)
 
+    def _response(self, response) -> None:
+        # Why an image failed, said by the server, so that an unexpected failure's message carries it.
+        if response.status >= 500 and (reason := response.headers.get("x-image-error")):
+            self.reasons[response.url] = reason
+
     def _console(self, message) -> None:
         if message.type != "error":
             return
         url = message.location.get("url", "")
         if message.text.startswith("Failed to load resource") and any(part in url for part in self.expected):
             return
-        self.problems.append(f"console error: {message.text} ({url})")
+        reason = f": {self.reasons[url]}" if url in self.reasons else ""
+        self.problems.append(f"console error: {message.text} ({url}){reason}")
 
     def close(self) -> None:
         for context in self.contexts:
