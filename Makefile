@@ -43,9 +43,10 @@ emulator: $(STAMP)
 export: $(STAMP)
 	$(BIN)/flask --app app export $(IDS) $(OUT)
 
-# Parallel workers (pytest-xdist): the browser tests keep a core busy while others wait on sockets, and 3 was
-# fastest on the 2-core machines CI and developers have. loadgroup keeps each xdist_group on one worker (tests
-# that share a loaded page). `.venv/bin/python -m pytest tests/some_file.py` still runs in one process.
+# Parallel workers (pytest-xdist) for the 2-core machines CI and developers have: a third worker keeps both cores
+# busy while the others wait on sockets, browsers and servers they started; a fourth only added start-up work and
+# overloaded them. loadgroup keeps each xdist_group (tests that share a loaded page) on one worker.
+# `.venv/bin/python -m pytest tests/some_file.py` still runs in one process.
 TEST_WORKERS ?= 3
 
 test: $(NODE_STAMP) $(STAMP)  # npm first: a missing npm is told before minutes of pip

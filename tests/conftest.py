@@ -7,6 +7,7 @@ import pytest
 from app import create_app
 from flux_emulator.server import ServerThread
 from support import (
+    BROWSER_SERVER,
     CHROMIUM_ARGS,
     TOKEN,
     close_apps,
@@ -112,8 +113,7 @@ def live_server(request, emulator, browser_cache):
     # card they read stays as the server rendered it while they read it.
     polls = request.node.get_closest_marker("poll_seconds")
     timing = {"POLL_SECONDS": polls.args[0]} if polls else {}
-    # One browser loads dozens of pages and hundreds of thumbnails in a few seconds: no rate limits.
-    app = gallery_app(emulator.url, browser_cache, PENDING_TTL=0.2, RATE_LIMIT=0, IMAGE_RATE_LIMIT=0, **timing)
+    app = gallery_app(emulator.url, browser_cache, **BROWSER_SERVER, **timing)
     with ServerThread(app) as server:
         yield server
     app.extensions["gallery"].thumbnailer.wait_idle(30)

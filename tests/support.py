@@ -163,7 +163,20 @@ def gunicorn(env: dict[str, str], *args: str):
         yield url
     finally:
         os.killpg(child.pid, signal.SIGTERM)
-        child.wait(10)
+        try:
+            # A graceful stop: in-flight requests finish first (gunicorn allows 20 s), slow on a loaded machine.
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)  # no server outlives its test, whatever failed
+            child.wait()
+            raise
+
+
+# The browser tests' servers: one browser loads dozens of pages and hundreds of thumbnails in a few seconds, so no
+# rate limits; and production's patience with the Tasks API and image hosts, since a cold gallery's first view
+# draws and shrinks every image while other test workers load both cores (no browser test is about timeouts).
+BROWSER_SERVER = {"PENDING_TTL": 0.2, "RATE_LIMIT": 0, "IMAGE_RATE_LIMIT": 0, "API_DEADLINE": 15.0,
+                  "IMAGE_TIMEOUT": 30.0}
 
 
 def free_port() -> int:

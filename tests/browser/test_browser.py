@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from app import create_app
 from flux_emulator import app as sample
 from flux_emulator.server import ServerThread
-from support import gallery_app, gallery_config, need, set_fault
+from support import BROWSER_SERVER, gallery_app, gallery_config, need, set_fault
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -54,6 +54,7 @@ class Browse:
         self.base_url = base_url
         self.contexts = []
         self.problems: list[str] = []
+        self.reasons: dict[str, str] = {}  # X-Image-Error by URL
         # Failures a page is meant to have: the broken sample image answers 502 with a placeholder.
         self.expected = [f"/thumb/{sample.BROKEN_IMAGE_ID}/", f"/image/{sample.BROKEN_IMAGE_ID}/"]
 
@@ -67,6 +68,7 @@ class Browse:
         self.contexts.append(context)
         page = context.new_page()
         page.on("console", lambda message: self._console(message))
+        page.on("response", lambda response: self._response(response))
         page.on("pageerror", lambda error: self.problems.append(f"uncaught exception: {error}"))
         if before is not None:
             before(page)
@@ -77,13 +79,19 @@ class Browse:
         """A resource whose failure to load is the point of the test (an error page, say)."""
         self.expected.append(url_part)
 
+    def _response(self, response) -> None:
+        # Why an image failed, said by the server, so that an unexpected failure's message carries it.
+        if response.status >= 500 and (reason := response.headers.get("x-image-error")):
+            self.reasons[response.url] = reason
+
     def _console(self, message) -> None:
         if message.type != "error":
             return
         url = message.location.get("url", "")
         if message.text.startswith("Failed to load resource") and any(part in url for part in self.expected):
             return
-        self.problems.append(f"console error: {message.text} ({url})")
+        reason = f": {self.reasons[url]}" if url in self.reasons else ""
+        self.problems.append(f"console error: {message.text} ({url}){reason}")
 
     def close(self) -> None:
         for context in self.contexts:
@@ -492,7 +500,10 @@ def release_polls(page, held: list) -> None:
 
 
 @pytest.mark.poll_seconds(POLL_SECONDS)
-def test_a_pending_task_turns_into_an_image_without_a_reload(browse):
+def test_a_pending_task_turns_into_an_image_without_a_reload(browse, emulator):
+    # Pending when the server renders the page (it asks first), done 0.3 s later: the page's polls are held
+    # until the page as rendered has been checked, so a short pending time cannot race the checks.
+    set_fault(emulator, PENDING_SECONDS=0.3)
     held, requests = [], []
     page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}", before=hold_polls(held, requests))
     page.evaluate("window.notReloaded = true")
@@ -539,7 +550,8 @@ def test_a_task_the_api_could_not_load_fills_in_once_it_answers(browse, live_ser
 
 
 @pytest.mark.poll_seconds(POLL_SECONDS)
-def test_the_card_the_script_builds_matches_the_one_the_server_renders(browse, live_server):
+def test_the_card_the_script_builds_matches_the_one_the_server_renders(browse, live_server, emulator):
+    set_fault(emulator, PENDING_SECONDS=0.3)  # pending when the server renders the page, done soon after
     page = browse.open(f"/tasks/{sample.PENDING_ID}")
     page.wait_for_selector('#grid > li[data-status="done"]', timeout=15_000)
     shape = """() => { const li = document.querySelector('#grid > li');
@@ -584,7 +596,8 @@ def test_the_lightbox_moves_through_the_filtered_cards_only(browse):
     assert lightbox_key(page) == f"{sample.LIGHTHOUSE_IDS[3]}-0"
 
 
-def test_sorting_by_newest_seed_and_back_to_link_order(browse):
+def test_sorting_by_newest_seed_and_back_to_link_order(browse, emulator):
+    set_fault(emulator, PENDING_SECONDS=3600)  # the cards compared before and after stay as they are
     page = browse.open(EVERYTHING)
     link_order = cards(page)
     sort = page.get_by_label("Sort")
@@ -768,7 +781,7 @@ def read_only_pages(browser, emulator_server, tmp_path_factory):
     """Pages kept open for the module's tests that only read them, on a server of the module's own (the
     per-test one would stop between them); its task records are its own, so no test's reset touches them."""
     app = create_app(gallery_config(emulator_server.url, tmp_path_factory.mktemp("read-only-pages"),
-                                    PENDING_TTL=0.2, RATE_LIMIT=0, IMAGE_RATE_LIMIT=0))
+                                    **BROWSER_SERVER))
     with ServerThread(app) as server:
         pages = ReadOnlyPages(browser, server.url)
         try:
@@ -824,14 +837,24 @@ def test_a_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch):
         need("no Chromium")
 
 
+OLDER_PAGES = re.compile(r"/api/recent\?")
+
+
 def test_recent_loads_older_pages_while_scrolling_and_shows_each_task_once(browse, live_server, monkeypatch):
     from gallery.web import workspace
 
     monkeypatch.setattr(workspace, "PAGE_TASKS", 8)
     ids = [sample.synthetic_id(n) for n in range(1, 31)]
     page = browse.open(f"/api/tasks/{','.join(ids)}")  # viewing them keeps them
+    # The script asks for the next page as soon as the Older link is near the screen: that answer waits until the
+    # first page, as the server rendered it, has been counted.
+    held = []
+    page.route(OLDER_PAGES, lambda route: held.append(route))
     page.goto("/recent")
     expect(page.locator("#grid > li")).to_have_count(8)
+    for route in held:
+        route.continue_()
+    page.unroute(OLDER_PAGES)
     for _ in range(10):
         if page.locator("a#more").count() == 0:
             break
