@@ -134,9 +134,12 @@ def cold(app_url: str, emulator_url: str, token: str, fmt: str, count: int, star
         fetch_original(emulator_url, token, task_id)
         fetches.append(time.perf_counter() - started)
     series["fetch"] = fetches
-    ms = {name: statistics.median(values) * 1000 for name, values in series.items() if values}
+    # The best of each series: a neighbour's burst of work only ever adds time, and the series are interleaved,
+    # so each best comes from the quietest moments of the same stretch. The medians are kept beside them.
+    ms = {name: min(values) * 1000 for name, values in series.items() if values}
+    medians = {f"{name}_median_ms": statistics.median(values) * 1000 for name, values in series.items() if values}
     result = {"source": f"1024×1024 {fmt}", "bytes": round(statistics.mean(len(data) for data in originals)),
-              "images": count, **{f"{name}_ms": value for name, value in ms.items()},
+              "images": count, **{f"{name}_ms": value for name, value in ms.items()}, **medians,
               "ratio_pipeline_to_decode": ms["pipeline"] / ms["decode"],
               "ratio_http_to_decode": ms["http"] / ms["decode"],
               "quality_db": quality(originals, pyvips)}
