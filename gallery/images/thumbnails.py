@@ -1,5 +1,5 @@
-"""Thumbnails by task, image and size: made once per image (every size from one decode), kept on disk,
-and prepared in the background for a gallery that was just viewed."""
+"""Thumbnails by task, image and size: the asked size first, the image's others from the same decode when the
+server has a decode slot to spare, kept on disk, and prepared in the background for a gallery just viewed."""
 
 import itertools
 import logging
