@@ -134,9 +134,12 @@ def cold(app_url: str, emulator_url: str, token: str, fmt: str, count: int, star
         fetch_original(emulator_url, token, task_id)
         fetches.append(time.perf_counter() - started)
     series["fetch"] = fetches
-    ms = {name: statistics.median(values) * 1000 for name, values in series.items() if values}
+    # The best of each series: a neighbour's burst of work only ever adds time, and the series are interleaved,
+    # so each best comes from the quietest moments of the same stretch. The medians are kept beside them.
+    ms = {name: min(values) * 1000 for name, values in series.items() if values}
+    medians = {f"{name}_median_ms": statistics.median(values) * 1000 for name, values in series.items() if values}
     result = {"source": f"1024×1024 {fmt}", "bytes": round(statistics.mean(len(data) for data in originals)),
-              "images": count, **{f"{name}_ms": value for name, value in ms.items()},
+              "images": count, **{f"{name}_ms": value for name, value in ms.items()}, **medians,
               "ratio_pipeline_to_decode": ms["pipeline"] / ms["decode"],
               "ratio_http_to_decode": ms["http"] / ms["decode"],
               "quality_db": quality(originals, pyvips)}
@@ -147,7 +150,7 @@ def cold(app_url: str, emulator_url: str, token: str, fmt: str, count: int, star
 
 
 def concurrent(app_url: str, emulator_url: str, token: str, vips_ms: float, start: int, cache: Path,
-               workers: list[int], clients: int = 20, per_client: int = 3, rounds: int = 2) -> dict:
+               workers: list[int], clients: int = 20, per_client: int = 3, rounds: int = 3) -> dict:
     """Cold PNG thumbnails from `clients` clients at once: images per second against 2 cores ÷ libvips' time."""
     pyvips = vips()
     cores = os.cpu_count() or 1
@@ -279,13 +282,15 @@ def warm_through_nginx(app_url: str, cache_dir: Path, workdir: Path, seconds: fl
             time.sleep(0.2)
         assert response.headers.get("X-Cache-Status") == "HIT", (response.status_code, response.headers)
         (static_root / "thumb.webp").write_bytes(response.content)
-        rounds = {"site": [], "static": []}
-        for _ in range(2):  # interleaved, so a neighbour's burst falls on both
-            rounds["static"].append(load(f"{static}/thumb.webp", seconds / 2)["rps"])
-            rounds["site"].append(load(site + path, seconds / 2)["rps"])
+        rounds: dict[str, list[float]] = {"site": [], "static": []}
+        for _ in range(3):  # interleaved, so a neighbour's burst can fall on either
+            rounds["static"].append(load(f"{static}/thumb.webp", seconds / 3)["rps"])
+            rounds["site"].append(load(site + path, seconds / 3)["rps"])
         tool = load(f"{static}/thumb.webp", 1)["tool"]
-    site_rps, static_rps = statistics.mean(rounds["site"]), statistics.mean(rounds["static"])
-    return {"thumb_rps": site_rps, "static_rps": static_rps, "ratio": site_rps / static_rps, "tool": tool}
+    # The best round of each: a neighbour's burst of work can only slow a round down, never speed it up.
+    site_rps, static_rps = max(rounds["site"]), max(rounds["static"])
+    return {"thumb_rps": site_rps, "static_rps": static_rps, "ratio": site_rps / static_rps, "tool": tool,
+            "rounds": rounds}
 
 
 def accel_through_nginx(gallery, emulator_url: str, workdir: Path, seconds: float, start: int) -> dict:

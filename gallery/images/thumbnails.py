@@ -1,5 +1,5 @@
-"""Thumbnails by task, image and size: made once per image (every size from one decode), kept on disk,
-and prepared in the background for a gallery that was just viewed."""
+"""Thumbnails by task, image and size: the asked size first, the image's others from the same decode when the
+server has a decode slot to spare, kept on disk, and prepared in the background for a gallery just viewed."""
 
 import itertools
 import logging
@@ -132,7 +132,9 @@ class Thumbnailer:
         thumbnails = self.originals.derive(task.id, index, url, lambda original: self._first(original, missing))
         size, data = next(thumbnails)
         self.store.write(self.key(task.id, index, size), data)
-        if later is not None and len(missing) > 1:
+        # The decoded image is kept for the rest only when nothing else waits to decode: under load it would be
+        # held by every request in flight (16 MiB for a 2048-px image), for sizes made when asked for anyway.
+        if later is not None and len(missing) > 1 and (not spare or self.originals.slots.idle()):
             later(lambda: self._rest(task, index, thumbnails, spare))
         return {**kept, size: data}
 

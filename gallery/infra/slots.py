@@ -29,6 +29,11 @@ class Slots:
         self.active = 0
         self.peak = 0  # most runs seen at once, for tests and the benchmark
 
+    def idle(self) -> bool:
+        """Whether no work runs or waits here now."""
+        with self._lock:
+            return not (self.active or self._waiting)
+
     def spare(self, fn: Callable[[], T]) -> T:
         """`fn()` only when no other work runs or waits, for work that may be left undone; else Busy at once."""
         with self._lock:

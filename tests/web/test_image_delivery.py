@@ -2,6 +2,7 @@
 
 import io
 import os
+import threading
 
 from PIL import Image
 
@@ -98,3 +99,22 @@ def test_touch_marks_a_kept_file_used_and_finds_no_missing_one(tmp_path):
     os.utime(path, ns=(before - 10**9, before - 10**9))
     assert store.touch("thumbs/a/0/384.webp") == path
     assert path.stat().st_mtime_ns >= before
+
+
+def test_under_load_the_other_sizes_are_left_to_be_made_when_asked(emulator, tmp_path):
+    app = gallery_app(emulator.url, tmp_path / "cache", THUMB_WORKERS=2)
+    services = app.extensions["gallery"]
+    client = app.test_client()
+    client.get(f"/api/tasks/{DONE}")
+    release = threading.Event()
+    busy = threading.Thread(target=services.slots.run, args=(release.wait,))  # another request decoding
+    busy.start()
+    try:
+        with client.get(f"/thumb/{DONE}/0/384") as response:
+            assert response.status_code == 200
+        # No decoded image held for later while others decode: the larger size waits until it is asked for.
+        assert not services.store.path(f"thumbs/{DONE}/0/768.webp").exists()
+    finally:
+        release.set()
+        busy.join()
+    assert client.get(f"/thumb/{DONE}/0/768").status_code == 200
