@@ -1,5 +1,5 @@
-"""Screenshots for the README and docs/features.md: the home page, a gallery and the lightbox, on desktop,
-phone and in dark mode.
+"""Screenshots for the README and docs/features.md: the home page, a gallery in the image-first grid and in
+details, the lightbox and a comparison, on desktop, phone and in dark mode.
 
 Starts the built-in emulator and the gallery on free ports of 127.0.0.1, drives Debian's Chromium with
 Playwright, and writes docs/<page>-<view>.png. Run it with `make screenshots`.
@@ -45,7 +45,10 @@ ALIASES = {**dict.fromkeys(("system-ui", "Noto Sans", "Roboto", "Arial", "sans-s
            **dict.fromkeys(("ui-monospace", "monospace"), MONO)}
 GALLERY = "/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Everything"])
 LIGHTBOX = "/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Prompt iterations"]) + f"?image={sample.LIGHTHOUSE_IDS[2]}-0"
-PAGES = {"home": "/", "gallery": GALLERY, "lightbox": LIGHTBOX}
+COMPARE = ("/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Prompt iterations"]) + "?compare="
+           + ",".join(f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[1:4]))
+PAGES = {"home": "/", "gallery": GALLERY, "details": GALLERY + "?density=details", "lightbox": LIGHTBOX,
+         "compare": COMPARE}
 # Every image in view has loaded (lazy ones below the fold do not count).
 IMAGES_READY = """() => Array.from(document.images)
   .filter(i => { const r = i.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight && r.width; })
@@ -95,6 +98,8 @@ def main() -> None:
             app = create_app({"ACEDATACLOUD_API_BASE_URL": emulator.url,
                               "ACEDATACLOUD_API_TOKEN": emulator.app.config["TOKEN"],
                               "EMULATOR": "off", "CACHE_DIR": cache, "ALLOW_PRIVATE_IMAGE_HOSTS": True,
+                              # Kept tasks of this run only: a kept record names this run's emulator port.
+                              "DATABASE_URL": f"sqlite:///{Path(cache) / 'gallery.db'}",
                               "RATE_LIMIT": 0, "IMAGE_RATE_LIMIT": 0})
             # Say "sample data" and link the sample galleries, as `make run` does with no token.
             app.extensions["gallery"] = dataclasses.replace(app.extensions["gallery"], sample_data=True)
@@ -108,8 +113,16 @@ def main() -> None:
                         page.goto(server.url + path)
                         if name == "lightbox":
                             page.wait_for_selector("#lightbox[open]")
+                        if name == "compare":  # the originals in place of the thumbnails, zoomed in a little
+                            page.wait_for_function("""() => Array.from(document.querySelectorAll('.compare__image'))
+                              .every(i => i.getAttribute('src') === i.dataset.full && i.complete)""", timeout=20_000)
+                            page.locator(".compare__view").first.focus()
+                            page.keyboard.press("+")
+                            page.evaluate("window.scrollTo(0, 0)")
                         page.wait_for_function(IMAGES_READY, timeout=20_000)
                         page.wait_for_timeout(300)  # let the arrival animations settle
+                        if name == "details":  # the next pages are drawn in the image grid again
+                            page.context.clear_cookies()
                         target = args.out / f"{name}-{view}.png"
                         page.screenshot(path=str(target))
                         print(f"wrote {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")

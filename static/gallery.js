@@ -6,8 +6,9 @@
 // builds is relative to the page's own.
 "use strict";
 
-// Loaded without `defer`, so this runs before the first paint: CSS can tell a scripted page from a plain one.
-document.documentElement.classList.add("js");
+// Loaded with `defer`: the page is drawn before this runs, so it changes nothing that is already on screen (what
+// only it can work is hidden without it by noscript.css, never by this file). zoom.js, compare.js and pager.js
+// come after it and use what it shares on window.FluxGallery.
 
 (function () {
   const IMAGE_PARAM = "image"; // ?image=<task id>-<image index>, see "One-image links" in docs/api.md
@@ -16,6 +17,22 @@ document.documentElement.classList.add("js");
   const POLL_GROWTH = 1.5;
   const SWIPE_PX = 50;
   const FEEDBACK_MS = 1800;
+  const DENSITY_COOKIE = "density"; // read by the server (gallery/web/density.py), so a reload is drawn in it
+  const YEAR_SECONDS = 365 * 24 * 3600;
+  const SHAPE_CLASS = /^ar\d+$/;
+
+  // What the other scripts use: the card builders, the helpers, and hooks they register before the page is ready.
+  const shared = (window.FluxGallery = {
+    byId: byId,
+    announce: announce,
+    fillPrompt: fillPrompt,
+    imageCard: null, // set by initGallery: (task JSON, image JSON, order) → a card like the server's
+    statusCard: null,
+    lightbox: null, // set by initLightbox: {open(card), list source hooks}
+    pager: null, // pager.js: (grid, helpers) → a windowed list for Recent and search
+    zoom: null, // zoom.js: (stage, image) → zoom and pan for the lightbox
+    ready: [], // functions called with the grid once the gallery is set up (compare.js)
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     initCopyButtons();
@@ -196,13 +213,11 @@ document.documentElement.classList.add("js");
       sorted.forEach(function (card) { grid.appendChild(card); });
     }
 
-    if (filter) filter.addEventListener("input", applyFilter);
-    if (sort) sort.addEventListener("change", applySort);
     const clear = byId("filter-clear");
     if (clear) {
       clear.addEventListener("click", function () {
         filter.value = "";
-        applyFilter();
+        filter.dispatchEvent(new Event("input"));
         filter.focus();
       });
     }
@@ -252,8 +267,12 @@ document.documentElement.classList.add("js");
         const old = cards().filter(function (card) { return card.dataset.task === task.id; });
         if (!old.length || old[0].dataset.status === task.status) return;
         const order = old[0].dataset.order;
+        // As the server would draw it: the first screenful's images load at once and first.
+        const before = cards().filter(function (card) {
+          return card.dataset.status === "done" && (card.compareDocumentPosition(old[0]) & Node.DOCUMENT_POSITION_FOLLOWING);
+        }).length;
         const fresh = task.status === "done"
-          ? task.images.map(function (image) { return imageCard(task, image, order); })
+          ? task.images.map(function (image, n) { return imageCard(task, image, order, before + n < eagerCount); })
           : [statusCard(task, order)];
         const hadFocus = old.some(function (card) { return card.contains(document.activeElement); });
         old[0].before.apply(old[0], fresh);
@@ -291,12 +310,23 @@ document.documentElement.classList.add("js");
       return template.content.firstElementChild.cloneNode(true);
     }
 
+    /** Give a card the shape class the server named (the template's blank card is square). */
+    function setShape(card, shape) {
+      Array.prototype.slice.call(card.classList).forEach(function (name) {
+        if (SHAPE_CLASS.test(name)) card.classList.remove(name);
+      });
+      if (shape) card.classList.add(shape);
+    }
+
     function largestThumb(thumbnails) {
       const sizes = Object.keys(thumbnails || {}).map(Number).sort(function (a, b) { return a - b; });
       return sizes.length ? thumbnails[String(sizes[sizes.length - 1])] : "";
     }
 
-    function imageCard(task, image, order) {
+    const eagerCount = Number(grid.dataset.eager || 0);
+
+    /** A card like the server's `image_card` macro; `eager` for one of the first screenful. */
+    function imageCard(task, image, order, eager) {
       const card = fromTemplate("done");
       card.id = "image-" + image.key;
       Object.assign(card.dataset, {
@@ -304,8 +334,15 @@ document.documentElement.classList.add("js");
         created: task.created_at || "", seed: image.seed || "", model: task.model || "", full: image.url,
         large: largestThumb(image.thumbnails), request: JSON.stringify(image.request, null, 2),
       });
+      setShape(card, image.thumb.shape);
       card.querySelector(".card__media").href = image.url;
       const img = card.querySelector("img");
+      const sizes = density() === "details" ? image.thumb.sizes : image.thumb.tile_sizes;
+      if (eager) {
+        img.removeAttribute("loading");
+        img.setAttribute("fetchpriority", "high");
+      }
+      img.sizes = eager ? sizes.replace(/^auto, /, "") : sizes; // "auto" is for lazy images only
       img.src = image.thumb.src;
       img.srcset = image.thumb.srcset;
       img.width = image.thumb.width;
@@ -327,6 +364,7 @@ document.documentElement.classList.add("js");
     function statusCard(task, order) {
       const card = fromTemplate(task.status);
       card.id = "task-" + task.id;
+      setShape(card, task.shape);
       Object.assign(card.dataset, {
         task: task.id, status: task.status, order: order, created: task.created_at || "", seed: "",
         model: task.model || "",
@@ -347,62 +385,45 @@ document.documentElement.classList.add("js");
       return card;
     }
 
-    // -- older pages (Recent, search): the next page is fetched as JSON while the reader nears the end
+    // -- density: images or details, switched in place and remembered for the server's next page
 
-    const more = byId("more");
-    let loading = false;
+    function density() {
+      return grid.classList.contains("grid--details") ? "details" : "images";
+    }
 
-    function loadMore() {
-      if (loading || !grid.dataset.next) return;
-      loading = true;
-      let loaded = false;
-      more.setAttribute("aria-busy", "true");
-      fetch(grid.dataset.next, { headers: { Accept: "application/json" } })
-        .then(function (response) {
-          if (!response.ok) throw new Error("status " + response.status);
-          return response.json();
-        })
-        .then(function (page) {
-          let order = grid.children.length;
-          const fresh = [];
-          page.tasks.forEach(function (task) {
-            if (byId("task-" + task.id) || grid.querySelector('[data-task="' + task.id + '"]')) return;
-            if (task.status === "done") {
-              task.images.forEach(function (image) { fresh.push(imageCard(task, image, String(order))); });
-            } else {
-              fresh.push(statusCard(task, String(order)));
-            }
-            order += 1;
-          });
-          fresh.forEach(function (card) { grid.appendChild(card); });
-          if (page.next_url) {
-            grid.dataset.next = page.next_url;
-            more.href = more.href.replace(/([?&]cursor=)[^&]*/, "$1" + encodeURIComponent(page.next));
-          } else {
-            delete grid.dataset.next;
-            more.parentElement.remove();
-          }
-          applySort();
-          applyFilter();
-          lightbox.cardsChanged();
-          announce(fresh.length + (fresh.length === 1 ? " older image" : " older images") + " loaded.");
-          loaded = true;
-        })
-        .catch(function () { /* the link still works: a click loads the next page as a page */ })
-        .then(function () {
-          loading = false;
-          more.removeAttribute("aria-busy");
-          // Still near the end (a short page, a tall screen): the observer sees no change, so ask again here.
-          if (loaded && grid.dataset.next && more.getBoundingClientRect().top < window.innerHeight + 1200) loadMore();
+    document.querySelectorAll("a[data-density]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+        event.preventDefault();
+        const chosen = link.dataset.density;
+        if (chosen === density()) return;
+        grid.classList.remove("grid--images", "grid--details");
+        grid.classList.add("grid--" + chosen);
+        document.querySelectorAll("a[data-density]").forEach(function (other) {
+          if (other === link) other.setAttribute("aria-current", "true");
+          else other.removeAttribute("aria-current");
         });
-    }
+        // The page is drawn in this density from now on, by the server too: no flash of the other one.
+        document.cookie = DENSITY_COOKIE + "=" + chosen + "; path=/; max-age=" + YEAR_SECONDS + "; samesite=lax";
+        grid.dispatchEvent(new CustomEvent("densitychange", { detail: chosen }));
+        announce(chosen === "details" ? "Showing cards with details" : "Showing images only");
+      });
+    });
 
-    if (more && grid.dataset.next && "IntersectionObserver" in window) {
-      // Well before the end, so the next page is there by the time the reader gets to it.
-      new IntersectionObserver(function (entries) {
-        if (entries.some(function (entry) { return entry.isIntersecting; })) loadMore();
-      }, { rootMargin: "0px 0px 1200px 0px" }).observe(more);
+    // -- Recent and search: pager.js keeps thousands of cards in a list and only those near the screen in the
+    // page, pages in the rest as JSON while the reader scrolls, and filters and sorts over the server.
+
+    shared.imageCard = imageCard;
+    shared.statusCard = statusCard;
+    shared.density = density;
+    const pager = shared.pager && "listing" in grid.dataset
+      ? shared.pager(grid, { lightbox: lightbox, searchText: searchText, linkOrder: linkOrder })
+      : null;
+    if (!pager) {
+      if (filter) filter.addEventListener("input", applyFilter);
+      if (sort) sort.addEventListener("change", applySort);
     }
+    shared.ready.forEach(function (hook) { hook(grid); });
 
     // A static export (data-static) has no JSON route to ask: the cards it was written with are all there is.
     if (!("static" in grid.dataset) && Number(grid.dataset.pending) > 0 && grid.dataset.api) schedule(delay);
@@ -412,7 +433,7 @@ document.documentElement.classList.add("js");
 
   function initLightbox(grid) {
     const dialog = byId("lightbox");
-    const none = { cardsChanged: function () {} };
+    const none = { cardsChanged: function () {}, setSource: function () {}, current: function () { return null; } };
     if (!dialog || typeof dialog.showModal !== "function") return none;
     const stage = dialog.querySelector(".lightbox__stage");
     // Made here rather than in the page: an <img> in HTML must have an address, and this one has none until shown.
@@ -437,20 +458,38 @@ document.documentElement.classList.add("js");
     announcer.dataset.announcer = "";
     dialog.appendChild(announcer);
 
-    let current = null; // the card on show
+    let current = null; // the entry on show
     let ignorePop = false; // the next popstate is our own history.back()
     let wanted = null; // an ?image= key whose card is not there yet (its task is pending)
+    const zoom = shared.zoom ? shared.zoom(stage, image) : null;
+
+    // What the lightbox walks: here the grid's own image cards; pager.js puts its list of thousands in their
+    // place, whose entries need not be in the page (`card` builds one to read from, `reveal` puts it back).
+    let source = {
+      list: function () {
+        return Array.prototype.filter.call(grid.children, function (card) {
+          return card.dataset.status === "done" && !card.hidden;
+        });
+      },
+      find: function (key) {
+        return Array.prototype.find.call(grid.children, function (card) {
+          return card.dataset.status === "done" && card.dataset.key === key;
+        }) || null;
+      },
+      entry: function (card) { return card; },
+      card: function (entry) { return entry; },
+      reveal: function (entry) { return entry.isConnected ? entry : null; },
+      has: function (entry) { return entry.isConnected; },
+      hasMore: function () { return false; }, // whether the server has entries past the last one
+      more: null, // () → a promise, settled once the next page is in the list
+    };
 
     function imageCards() {
-      return Array.prototype.filter.call(grid.children, function (card) {
-        return card.dataset.status === "done" && !card.hidden;
-      });
+      return source.list();
     }
 
     function findCard(key) {
-      return Array.prototype.find.call(grid.children, function (card) {
-        return card.dataset.status === "done" && card.dataset.key === key;
-      }) || null;
+      return source.find(key);
     }
 
     function imageUrl(key) {
@@ -466,18 +505,21 @@ document.documentElement.classList.add("js");
       return url.href;
     }
 
-    function show(card) {
-      current = card;
+    function show(entry) {
+      current = entry;
+      const card = source.card(entry);
       const list = imageCards();
-      const position = list.indexOf(card);
-      count.textContent = position >= 0 ? "Image " + (position + 1) + " of " + list.length : "";
+      const position = list.indexOf(entry);
+      count.textContent = position >= 0
+        ? "Image " + (position + 1) + " of " + list.length + (source.hasMore() ? "+" : "") : "";
+      if (zoom) zoom.reset();
       const thumb = card.querySelector("img");
       image.alt = thumb ? thumb.alt : "";
       const full = card.dataset.full;
       image.src = card.dataset.large || full;
       if (full && full !== card.dataset.large) {
         const loader = new Image();
-        loader.onload = function () { if (current === card) image.src = full; };
+        loader.onload = function () { if (current === entry) image.src = full; };
         loader.src = full;
       }
       const cardPrompt = card.querySelector(".card__prompt");
@@ -501,8 +543,10 @@ document.documentElement.classList.add("js");
       setCopy(buttons.link, shareUrl(card.dataset.key));
       setCopy(buttons.request, card.dataset.request || "");
       [list[position + 1], list[position - 1]].forEach(function (neighbour) {
-        if (neighbour && neighbour.dataset.large) new Image().src = neighbour.dataset.large;
+        const next = neighbour && source.card(neighbour);
+        if (next && next.dataset.large) new Image().src = next.dataset.large;
       });
+      dialog.dispatchEvent(new CustomEvent("lightboxshow", { detail: card }));
     }
 
     function setCopy(button, text) {
@@ -511,14 +555,14 @@ document.documentElement.classList.add("js");
       button.hidden = !text;
     }
 
-    function open(card, push) {
+    function open(entry, push) {
       if (!dialog.open) {
         dialog.showModal();
         document.documentElement.classList.add("lightbox-open");
         byId("lightbox-close").focus();
       }
-      show(card);
-      const url = imageUrl(card.dataset.key);
+      show(entry);
+      const url = imageUrl(source.card(entry).dataset.key);
       if (push) window.history.pushState({ lightbox: true }, "", url);
       else window.history.replaceState(window.history.state, "", url);
     }
@@ -527,14 +571,27 @@ document.documentElement.classList.add("js");
       const list = imageCards();
       if (!current || !list.length) return;
       const position = list.indexOf(current);
+      if (by > 0 && position === list.length - 1 && source.hasMore()) {
+        // The last image loaded, with more on the server: load the next page and go on into it.
+        const from = current;
+        source.more().then(function () {
+          if (current === from) {
+            const longer = imageCards();
+            const next = longer[longer.indexOf(from) + 1] || longer[0];
+            if (next && next !== current) open(next, false);
+          }
+        });
+        return;
+      }
       const next = list[(position + by + list.length) % list.length];
       if (next !== current) open(next, false);
     }
 
     function close(fromHistory) {
       if (!current) return;
-      const card = current;
+      const entry = current;
       current = null;
+      if (zoom) zoom.reset();
       if (dialog.open) dialog.close();
       document.documentElement.classList.remove("lightbox-open");
       image.removeAttribute("src");
@@ -550,7 +607,8 @@ document.documentElement.classList.add("js");
           window.history.replaceState(window.history.state, "", imageUrl(null));
         }
       }
-      const link = card.isConnected && card.querySelector(".card__media");
+      const card = source.reveal(entry);
+      const link = card && card.querySelector(".card__media");
       if (link) {
         link.focus();
         link.scrollIntoView({ block: "nearest" });
@@ -589,10 +647,11 @@ document.documentElement.classList.add("js");
       const card = link.closest("li");
       if (!card || card.dataset.status !== "done") return;
       event.preventDefault();
-      open(card, true);
+      open(source.entry(card), true);
     });
 
     dialog.addEventListener("keydown", function (event) {
+      if (zoom && zoom.key(event)) return; // z, +, - and the arrows while zoomed in belong to the zoom
       if (event.key === "ArrowRight") {
         event.preventDefault();
         step(1);
@@ -621,7 +680,7 @@ document.documentElement.classList.add("js");
     let start = null;
     let swiped = false;
     stage.addEventListener("pointerdown", function (event) {
-      if (event.target.closest("button")) return;
+      if (event.target.closest("button") || (zoom && zoom.zoomed())) return; // a drag pans a zoomed image
       start = { x: event.clientX, y: event.clientY, id: event.pointerId };
     });
     stage.addEventListener("pointerup", function (event) {
@@ -641,7 +700,7 @@ document.documentElement.classList.add("js");
         swiped = false;
         return;
       }
-      if (event.target === stage) close(false);
+      if (event.target === stage && !(zoom && zoom.zoomed())) close(false);
     });
 
     window.addEventListener("popstate", function () {
@@ -678,12 +737,20 @@ document.documentElement.classList.add("js");
       openWanted();
     }
 
-    return {
+    const api = {
       cardsChanged: function () {
-        if (current && !current.isConnected) close(false);
+        if (current && !source.has(current)) close(false);
         else if (current) show(current);
         openWanted();
       },
+      /** Walk `replacement` (pager.js's list) instead of the grid's cards. */
+      setSource: function (replacement) {
+        source = Object.assign({}, source, replacement);
+        openWanted();
+      },
+      current: function () { return current && source.card(current); },
     };
+    shared.lightbox = api;
+    return api;
   }
 })();

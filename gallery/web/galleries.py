@@ -12,10 +12,12 @@ from gallery.images.originals import EXTENSIONS, ImageFetchError, media_type
 from gallery.images.pipeline import PIPELINE, ThumbnailError, placeholder
 from gallery.infra.slots import Busy
 from gallery.services import services
+from gallery.web import compare, density
 from gallery.web.pagecache import page_key
+from gallery.web.shapes import kept_shapes
 from gallery.web.sharing import share_meta
 from gallery.web.urls import FlaskUrls
-from gallery.web.viewmodels import GalleryView, blank_tasks, find_image, gallery_view
+from gallery.web.viewmodels import GalleryView, Shapes, blank_tasks, find_image, gallery_view
 
 log = logging.getLogger(__name__)
 bp = Blueprint("gallery", __name__)
@@ -53,11 +55,15 @@ def tasks(ids: str) -> Response | str:
         query = request.query_string.decode("latin-1")
         return redirect(f"{target}?{query}" if query else target, 301)
     found, broken = _lookup(parsed)
-    key = page_key(request.full_path, request.host_url, found.tasks, broken, found.as_of)
-    page = s.pages.get(key) or s.pages.put(key, _render_gallery(_view(parsed, found, broken)))
+    shapes = kept_shapes(found.tasks, s.store, min(s.thumb_sizes))
+    shown = density.current()
+    key = page_key(request.full_path, request.host_url, found.tasks, broken, found.as_of,
+                   (shown, tuple(sorted(shapes.items()))))
+    page = s.pages.get(key) or s.pages.put(key, _render_gallery(_view(parsed, found, broken, shapes), shown))
     # A reload of an unchanged page is a 304: the browser keeps its copy, and images keep their place.
     unchanged = request.if_none_match.contains_weak(page.etag)
     response = Response(status=304) if unchanged else Response(page.body, mimetype="text/html")
+    density.remember(response)
     response.set_etag(page.etag, weak=True)
     response.headers["Cache-Control"] = "private, no-cache"
     # Once the page is out, make its thumbnails ahead of the browser asking; the page never waits for them.
@@ -69,8 +75,10 @@ def tasks(ids: str) -> Response | str:
 @compress.compressed()
 def api_tasks(ids: str) -> Response:
     """The gallery as JSON: the same normalised records the page shows."""
-    parsed = parse_ids(ids.rstrip("/"), services().max_ids)
-    response = jsonify(_view(parsed, *_lookup(parsed)).to_json())
+    s = services()
+    parsed = parse_ids(ids.rstrip("/"), s.max_ids)
+    found, broken = _lookup(parsed)
+    response = jsonify(_view(parsed, found, broken, kept_shapes(found.tasks, s.store, min(s.thumb_sizes))).to_json())
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
@@ -124,17 +132,20 @@ def _lookup(ids: tuple[str, ...]) -> tuple[Found, dict[tuple[str, int], str]]:
     return found, broken
 
 
-def _view(ids: tuple[str, ...], found: Found, broken: dict[tuple[str, int], str]) -> GalleryView:
+def _view(ids: tuple[str, ...], found: Found, broken: dict[tuple[str, int], str], shapes: Shapes) -> GalleryView:
     """The view model of a gallery, broken images marked so; the page and the JSON route both show it."""
-    return gallery_view(ids, found.tasks, FlaskUrls(), services().thumb_sizes, broken=broken, as_of=found.as_of)
+    return gallery_view(ids, found.tasks, FlaskUrls(), services().thumb_sizes, broken=broken, as_of=found.as_of,
+                        shapes=shapes)
 
 
-def _render_gallery(view: GalleryView) -> str:
-    """The gallery page's HTML; a one-image link (?image=<task id>-<n>) leads with that image, so crawlers that
-    run no script see it."""
+def _render_gallery(view: GalleryView, shown: str) -> str:
+    """The gallery page's HTML in density `shown`; a one-image link (?image=<task id>-<n>) leads with that image,
+    so crawlers that run no script see it."""
     featured = find_image(view, request.args.get("image"))
-    return render_template("gallery.html", page=view, blanks=blank_tasks(), featured=featured,
-                           sample_data=services().sample_data, share=share_meta(view, featured))
+    comparison = compare.for_tasks(view.tasks)
+    return render_template("gallery.html", page=view, blanks=blank_tasks(), featured=featured, compare=comparison,
+                           sample_data=services().sample_data, share=share_meta(view, featured, comparison),
+                           density=shown, density_links=density.links())
 
 
 def _image_response(task_id: str, index: int, etag: str, fallback_size: int, key: str,

@@ -85,3 +85,43 @@ def _length(share: float, px: float) -> str:
 # Every card image of every gallery has this `sizes`; "auto" first lets browsers that can (card images are
 # lazy-loaded, which it needs) use the laid-out width itself, and the others read the list after it.
 GRID_SIZES = "auto, " + grid_sizes()
+
+
+# ---- The image-first grid (`.grid--images`): justified rows ------------------------------------------------
+#
+# Each tile's flex-grow and flex-basis are its aspect ratio (basis = ratio × the row height), so every line of
+# the flex-wrapped grid stretches its tiles by one common factor and they keep their shape and one height. The
+# page's CSP allows no style attribute, and CSS cannot read a number from a data- attribute in every browser, so
+# the ratio comes from a class: one per bucket, 1% apart (a tile is at most 0.5% off its image's shape), each
+# setting `--ar`. style.css holds the rules `ratio_css()` writes (tests/web/test_layout.py keeps them in step).
+
+RATIO_STEP = 1.01
+RATIO_STEPS = 139  # RATIO_STEP ** 139 ≈ 4: from 1:4 to 4:1; anything narrower or wider gets the end bucket
+# Every ratio a tile may take, to three decimals (what `--ar` holds and the script reads back from the class).
+RATIOS = tuple(round(RATIO_STEP ** step, 3) for step in range(-RATIO_STEPS, RATIO_STEPS + 1))
+# `.grid--images`' row height in static/style.css: a phone has rows of two or three, a laptop of five or six.
+ROW_HEIGHT = "clamp(96px, 10vw + 60px, 240px)"
+
+
+def ratio_bucket(width: float, height: float) -> float:
+    """The bucket of RATIOS nearest to width / height (in proportion, not in difference)."""
+    step = round(math.log(width / height) / math.log(RATIO_STEP))
+    return RATIOS[min(max(step, -RATIO_STEPS), RATIO_STEPS) + RATIO_STEPS]
+
+
+def ratio_class(width: float, height: float) -> str:
+    """The class that gives a tile the shape width × height: "ar1778" sets `--ar: 1.778`."""
+    return f"ar{round(ratio_bucket(width, height) * 1000)}"
+
+
+def ratio_css() -> str:
+    """The rules of every ratio class, one line each, as style.css holds them."""
+    return "\n".join(f".ar{round(ratio * 1000)} {{ --ar: {ratio:g}; }}" for ratio in RATIOS)
+
+
+def tile_sizes(ratio: float) -> str:
+    """The `sizes` of an image-first tile of shape `ratio`: the laid-out width where the browser can use it
+    ("auto", lazy images), else its basis (ratio × row height), never wider than the viewport. A full line
+    stretches its tiles by up to about a third more; with thumbnails of 384 and 768 px, the basis picks the
+    smaller wherever it is about sharp enough, and the first screenful loads sooner for it."""
+    return f"auto, min(100vw, calc({ratio:g} * {ROW_HEIGHT}))"

@@ -4,7 +4,7 @@ import hashlib
 from dataclasses import dataclass
 
 from gallery.images.previews import HEIGHT, VERSION, WIDTH
-from gallery.web.viewmodels import GalleryView, ImageView, TaskView, clip_words
+from gallery.web.viewmodels import CompareView, GalleryView, ImageView, TaskView, clip_words
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,22 @@ def image_meta(task: TaskView, image: ImageView, *, url: str, preview_url: str,
         url=url,
         image_url=preview_url,
         image_alt=image.alt,
+    )
+
+
+def compare_meta(view: CompareView, *, url: str, preview_url: str) -> ShareMeta:
+    """The preview of a comparison: how many images and the first prompt, what differs, the images side by side."""
+    prompts = list(dict.fromkeys(pane.image.prompt for pane in view.panes if pane.image.prompt))
+    shown = " · ".join(f"{n}: {clip_words(prompt, 70)}" for n, prompt in enumerate(prompts, 1)) if len(prompts) > 1 \
+        else ""
+    differing = "; ".join(f"{row.label} {' / '.join(row.values)}" for row in view.rows if row.differs)
+    description = ". ".join(part for part in (view.summary, differing, shown) if part) + "."
+    return ShareMeta(
+        title=clip_words(view.title, 120),
+        description=clip_words(description, 300),
+        url=url,
+        image_url=preview_url,
+        image_alt=f"{len(view.panes)} images side by side",
     )
 
 

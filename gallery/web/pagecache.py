@@ -20,16 +20,17 @@ class Page:
 
 
 def page_key(link: str, host: str, tasks: Iterable[Task], broken: Mapping[tuple[str, int], str],
-             as_of: datetime | None) -> tuple | None:
+             as_of: datetime | None, variant: tuple = ()) -> tuple | None:
     """What a gallery page depends on, or None when it may still change and must be rendered afresh.
 
     Only a gallery whose every task has finished qualifies, and never one served from kept copies. The link
     (path and query: `?image=`, `?title=`) and the host (absolute link-preview URLs) pick the page; images
-    that could not be loaded are part of the key, since they show as placeholders until they can be.
+    that could not be loaded are part of the key, since they show as placeholders until they can be. `variant`
+    holds whatever else the page shows differently (the grid's density, image shapes learnt since).
     """
     if as_of is not None or not all(task.finished for task in tasks):
         return None
-    return link, host, tuple(sorted(broken.items()))
+    return link, host, tuple(sorted(broken.items())), variant
 
 
 class PageCache:

@@ -1,5 +1,6 @@
 """Sharing routes: link-preview images, download-all as a zip, and the Open Graph data of a gallery page."""
 
+import hashlib
 from dataclasses import replace
 
 from flask import Blueprint, Response, abort, current_app, request, stream_with_context, url_for
@@ -10,9 +11,17 @@ from gallery.images.originals import ImageFetchError, media_type
 from gallery.images.pipeline import ThumbnailError
 from gallery.images.previews import VERSION, Tile, contact_sheet, fitted
 from gallery.services import services
-from gallery.web.linkmeta import ShareMeta, gallery_meta, image_meta, signature
+from gallery.web.linkmeta import ShareMeta, compare_meta, gallery_meta, image_meta, signature
 from gallery.web.urls import FlaskUrls
-from gallery.web.viewmodels import GalleryView, ImageView, TaskView, gallery_view, parse_image_key
+from gallery.web.viewmodels import (
+    CompareView,
+    GalleryView,
+    ImageView,
+    TaskView,
+    gallery_view,
+    parse_compare,
+    parse_image_key,
+)
 
 bp = Blueprint("share", __name__)
 
@@ -46,6 +55,8 @@ def preview(ids: str) -> Response:
     parsed = parse_ids(ids, s.max_ids)
     if request.args.get("image") is not None:
         return _image_preview(parsed, request.args["image"])
+    if request.args.get("compare") is not None:
+        return _compare_preview(parsed, request.args["compare"])
     tasks = s.tasks.get_many(parsed[:PREVIEW_TILES])
     view = gallery_view(parsed[:PREVIEW_TILES], tasks, FlaskUrls(), s.thumb_sizes)
     key = f"previews/{signature(view)}.jpg"
@@ -62,10 +73,16 @@ def preview(ids: str) -> Response:
     return _preview_response(data, "public, max-age=86400" if finished else "public, max-age=60")
 
 
-def share_meta(view: GalleryView, featured: tuple[TaskView, ImageView] | None = None) -> ShareMeta:
-    """The Open Graph data of a gallery page, or of the one image a link points at, with absolute URLs."""
+def share_meta(view: GalleryView, featured: tuple[TaskView, ImageView] | None = None,
+               compare: CompareView | None = None) -> ShareMeta:
+    """The Open Graph data of a gallery page, of the one image a link points at, or of the images it compares,
+    with absolute URLs."""
     url = absolute(request.full_path.rstrip("?"))
     title = request.args.get("title")
+    if compare:
+        ids = ",".join(dict.fromkeys(pane.task.id for pane in compare.panes))
+        preview_path = url_for("share.preview", ids=ids, compare=",".join(compare.keys), v=VERSION)
+        return compare_meta(compare, url=url, preview_url=absolute(preview_path))
     if featured:
         task, image = featured
         preview_path = url_for("share.preview", ids=task.id, image=image.key, v=VERSION)
@@ -98,6 +115,33 @@ def _image_preview(ids: tuple[str, ...], key: str) -> Response:
             data = fitted(s.originals.get(task_id, index, task.images[index].url), s.max_pixels)
         except (ImageFetchError, ThumbnailError):
             data = contact_sheet([Tile("broken")], s.max_pixels)
+            return _preview_response(data, cache="no-store")
+        s.store.write(cache_key, data)
+    return _preview_response(data, cache="public, max-age=86400")
+
+
+def _compare_preview(ids: tuple[str, ...], value: str) -> Response:
+    """The images a compare link names, side by side (2 or 3 in a row, 4 as two by two); 404 unless 2 to 4 images
+    of tasks of this link."""
+    s = services()
+    named = parse_compare(value)
+    if not named or any(task_id not in ids for task_id, _ in named):
+        abort(404)
+    tasks = {task.id: task for task in s.tasks.get_many(tuple(dict.fromkeys(task_id for task_id, _ in named)))}
+    if any(tasks[task_id].status is not Status.DONE or not 0 <= index < len(tasks[task_id].images)
+           for task_id, index in named):
+        abort(404)
+    cache_key = "previews/compare-" + hashlib.sha256(repr(named).encode()).hexdigest()[:16] + f"-{VERSION}.jpg"
+    data = s.store.read(cache_key)
+    if data is None:
+        tiles = []
+        for task_id, index in named:
+            try:
+                tiles.append(Tile("image", s.originals.get(task_id, index, tasks[task_id].images[index].url)))
+            except (ImageFetchError, ThumbnailError):
+                tiles.append(Tile("broken"))
+        data = contact_sheet(tiles, s.max_pixels)
+        if any(tile.kind == "broken" for tile in tiles):
             return _preview_response(data, cache="no-store")
         s.store.write(cache_key, data)
     return _preview_response(data, cache="public, max-age=86400")

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from gallery.flux.models import TASK_ID, Image, Status, Task, aspect
 from gallery.images.originals import NO_ADDRESS
-from gallery.web.layout import GRID_SIZES
+from gallery.web.layout import GRID_SIZES, ratio_bucket, tile_sizes
 
 DASH = "—"
 # The image address of a card in a <template>: never fetched (a template's content is inert) and replaced by the
@@ -32,6 +32,12 @@ TITLE_PROMPT = 60
 SPACE = re.compile(r"\s+")
 # Left off the end of a cut text before its ellipsis: a dangling comma, colon or dash reads as a typo.
 DANGLING = " \t\n,;:-–—·/"
+# How the grid shows its cards: "images" (thumbnails in justified rows, the prompt on hover and focus) or
+# "details" (cards with the prompt and settings under each image). The first is the default.
+DENSITIES = ("images", "details")
+# Thumbnails of about the first screenful load at once and first (fetchpriority="high"); the rest only when
+# scrolled near. A laptop shows about three rows of four to six tiles, a phone six rows of two or three.
+EAGER_IMAGES = 16
 
 
 class Urls(Protocol):
@@ -62,6 +68,12 @@ class ImageView:
     prompt_parts: PromptParts
     request: dict
     error: str | None = None  # why the image could not be loaded, when the server knows it could not
+    ratio: float = 1.0  # the tile's shape, width / height, as one of layout.RATIOS
+
+    @property
+    def shape(self) -> str:
+        """The class that gives the image's tile its shape (layout.ratio_class)."""
+        return f"ar{round(self.ratio * 1000)}"
 
     @property
     def key(self) -> str:
@@ -82,8 +94,19 @@ class ImageView:
 
     @property
     def thumb_sizes(self) -> str:
-        """How wide the card's image is at each viewport width, so the browser picks the thumbnail it needs."""
+        """How wide the card's image is at each viewport width in the "details" grid, whose columns are even."""
         return GRID_SIZES
+
+    @property
+    def tile_sizes(self) -> str:
+        """How wide the image is in the image-first grid, where its width follows its shape."""
+        return tile_sizes(self.ratio)
+
+    def sizes(self, density: str, eager: bool = False) -> str:
+        """The `sizes` of the card's image in a grid of `density`; an image loaded at once (`eager`) goes without
+        "auto", which only lazy images may use (Chromium reads the whole list as 100vw otherwise)."""
+        sizes = self.thumb_sizes if density == "details" else self.tile_sizes
+        return sizes.removeprefix("auto, ") if eager else sizes
 
     @property
     def large_thumb_url(self) -> str:
@@ -109,7 +132,8 @@ class ImageView:
             "url": self.full_url,
             "thumbnails": {str(size): url for size, url in self.thumbnails.items()},
             "thumb": {"src": self.thumb_url, "srcset": self.thumb_srcset, "sizes": self.thumb_sizes,
-                      "width": self.width, "height": self.height},
+                      "tile_sizes": self.tile_sizes, "width": self.width, "height": self.height,
+                      "shape": self.shape},
             "source_url": self.source_url,
             "error": self.error,
             "request": self.request,
@@ -135,6 +159,12 @@ class TaskView:
     source_image_url: str | None
     images: tuple[ImageView, ...]
     prompt_parts: PromptParts
+    ratio: float = 1.0  # the shape of the size asked for, for a card without an image (pending, failed…)
+
+    @property
+    def shape(self) -> str:
+        """The class that gives a card without an image the shape its task asked for (square when unknown)."""
+        return f"ar{round(self.ratio * 1000)}"
 
     @property
     def model_label(self) -> str:
@@ -192,6 +222,7 @@ class TaskView:
             "source_image_url": self.source_image_url,
             "images": [image.to_json() for image in self.images],
             "prompt_parts": [list(part) for part in self.prompt_parts],
+            "shape": self.shape,
             "error_report": self.error_report,
             "labels": {"status": self.status_label, "size": self.size_label, "model": self.model_label,
                        "action": self.action_label, "created": self.created_label,
@@ -268,6 +299,25 @@ class GalleryView:
         """Whether the page should ask again: tasks still generating, or not loaded because the API failed."""
         return self.summary.waiting > 0
 
+    @property
+    def eager_images(self) -> int:
+        """How many images, from the first, load at once and first (the script builds cards the same way)."""
+        return EAGER_IMAGES
+
+    @property
+    def cards(self) -> tuple["Card", ...]:
+        """The grid's cards in order: one per image of a done task, one for any other task."""
+        cards: list[Card] = []
+        images = 0
+        for order, task in enumerate(self.tasks):
+            if task.status is not Status.DONE:
+                cards.append(Card(task, None, order, False))
+                continue
+            for image in task.images:
+                cards.append(Card(task, image, order, images < EAGER_IMAGES))
+                images += 1
+        return tuple(cards)
+
     def to_json(self) -> dict:
         return {
             "ids": list(self.ids),
@@ -281,11 +331,26 @@ class GalleryView:
         }
 
 
+@dataclass(frozen=True)
+class Card:
+    """One card of the grid: an image of a task, or a task without images; `eager` for the first screenful."""
+
+    task: TaskView
+    image: ImageView | None
+    order: int  # the task's place in the gallery, for sorting back to link order
+    eager: bool
+
+
+Shapes = Mapping[tuple[str, int], tuple[int, int]]
+
+
 def gallery_view(ids: tuple[str, ...], tasks: list[Task], urls: Urls, thumb_sizes: tuple[int, ...], *,
-                 broken: Mapping[tuple[str, int], str] | None = None, as_of: datetime | None = None) -> GalleryView:
-    """The view model of a gallery of `tasks`, shown in the order of `ids`; `broken` says which images failed."""
+                 broken: Mapping[tuple[str, int], str] | None = None, as_of: datetime | None = None,
+                 shapes: Shapes | None = None) -> GalleryView:
+    """The view model of a gallery of `tasks`, shown in the order of `ids`; `broken` says which images failed,
+    `shapes` the real width and height of kept images whose task asked for no size in pixels."""
     diff = prompt_diff(prompt for task in tasks for prompt in (task.prompt, *(image.prompt for image in task.images)))
-    views = tuple(task_view(task, urls, thumb_sizes, diff, broken) for task in tasks)
+    views = tuple(task_view(task, urls, thumb_sizes, diff, broken, shapes) for task in tasks)
     count = {status: sum(1 for task in tasks if task.status is status) for status in Status}
     summary = Summary(
         images=sum(len(view.images) for view in views),
@@ -302,35 +367,46 @@ def gallery_view(ids: tuple[str, ...], tasks: list[Task], urls: Urls, thumb_size
 
 def task_view(task: Task, urls: Urls, thumb_sizes: tuple[int, ...],
               diff: dict[str, PromptParts] | None = None,
-              broken: Mapping[tuple[str, int], str] | None = None) -> TaskView:
-    """The view model of one task; `diff` marks the words of each prompt that the gallery's others lack, and
-    `broken` says which of its images could not be loaded."""
-    diff, broken = diff or {}, broken or {}
-    width, height = _box(task.size, min(thumb_sizes))
-    images = tuple(_image_view(task, image, urls, thumb_sizes, width, height, diff,
-                               NO_ADDRESS if image.url is None else broken.get((task.id, image.index)))
+              broken: Mapping[tuple[str, int], str] | None = None, shapes: Shapes | None = None) -> TaskView:
+    """The view model of one task; `diff` marks the words of each prompt that the gallery's others lack,
+    `broken` says which of its images could not be loaded, and `shapes` the real size of kept images."""
+    diff, broken, shapes = diff or {}, broken or {}, shapes or {}
+    asked = aspect(task.size)
+    images = tuple(_image_view(task, image, urls, thumb_sizes, _shape(task.size, shapes.get((task.id, image.index))),
+                               diff, NO_ADDRESS if image.url is None else broken.get((task.id, image.index)))
                    for image in task.images)
     return TaskView(
         id=task.id, status=task.status, action=task.action, model=task.model, size=task.size,
         prompt=task.prompt, created_at=task.created_at, finished_at=task.finished_at, elapsed=task.elapsed,
         trace_id=task.trace_id, error_code=task.error_code, error_message=task.error_message,
         source_image_url=task.source_image_url, images=images, prompt_parts=_parts(task.prompt, diff),
+        ratio=ratio_bucket(*asked) if asked else 1.0,
     )
 
 
-def _image_view(task: Task, image: Image, urls: Urls, sizes: tuple[int, ...], width: int,
-                height: int, diff: dict[str, PromptParts], error: str | None) -> ImageView:
+def _shape(size: str | None, known: tuple[int, int] | None) -> tuple[int, int]:
+    """An image's width and height or ratio: the pixel size its task asked for; else its real size when it is
+    kept (a ratio such as 16:9 comes out a little off: 1344×768); else the ratio asked for; else square."""
+    asked = aspect(size)
+    if asked and size and ":" not in size:
+        return asked
+    return known or asked or (1, 1)
+
+
+def _image_view(task: Task, image: Image, urls: Urls, sizes: tuple[int, ...], shape: tuple[int, int],
+                diff: dict[str, PromptParts], error: str | None) -> ImageView:
     thumbnails = {size: urls.thumb(task.id, image.index, size) for size in sorted(sizes)}
     smallest = min(sizes)
-    # A thumbnail's size is its longest side, and a card shows the image whole in a square box (object-fit:
-    # contain): the longest side spans the box, so it is the width that counts against the card's `sizes`.
-    srcset = ", ".join(f"{url} {size}w" for size, url in thumbnails.items())
+    width, height = _box(shape, smallest)
+    # A thumbnail's size is its longest side; a tile shows the image whole at its own shape, so its width is what
+    # counts against `sizes`: a tall image's 384 thumbnail is 216 wide.
+    srcset = ", ".join(f"{url} {_box(shape, size)[0]}w" for size, url in thumbnails.items())
     return ImageView(
         task_id=task.id, index=image.index, prompt=image.prompt, seed=image.seed,
         inference_seconds=image.inference_seconds, thumb_url=thumbnails[smallest], thumb_srcset=srcset,
         thumbnails=thumbnails, full_url=urls.image(task.id, image.index), source_url=image.url,
         width=width, height=height, prompt_parts=_parts(image.prompt, diff),
-        request=regenerate_request(task, image), error=error,
+        request=regenerate_request(task, image), error=error, ratio=ratio_bucket(*shape),
     )
 
 
@@ -438,9 +514,9 @@ def _parts(prompt: str | None, diff: dict[str, PromptParts]) -> PromptParts:
     return diff.get(prompt) or ((prompt, False),)
 
 
-def _box(size: str | None, longest: int) -> tuple[int, int]:
-    """The thumbnail's expected width and height, from the size the task asked for (square when unknown)."""
-    width, height = aspect(size) or (1, 1)
+def _box(shape: tuple[int, int], longest: int) -> tuple[int, int]:
+    """A thumbnail's width and height: `longest` on its longest side, in the image's shape."""
+    width, height = shape
     if width >= height:
         return longest, max(1, round(longest * height / width))
     return max(1, round(longest * width / height)), longest
@@ -466,3 +542,113 @@ def plural(count: int, word: str) -> str:
     """A count and its noun: "1 image", "3 images"."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
+
+
+# ---- Compare: 2 to 4 images side by side (`?compare=<task id>-<n>,…`) -------------------------------------
+
+COMPARE_MIN, COMPARE_MAX = 2, 4
+
+
+@dataclass(frozen=True)
+class ComparePane:
+    """One image of a comparison: its task and image, its number, and its prompt marked against the others'."""
+
+    number: int
+    task: TaskView
+    image: ImageView
+    prompt_parts: PromptParts
+
+    @property
+    def natural(self) -> str:
+        """The original's width and height ("1344x768") when the task asked for pixels; "" when not known."""
+        size = aspect(self.task.size)
+        return f"{size[0]}x{size[1]}" if size and ":" not in (self.task.size or "") else ""
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    """One line of the differences: a setting, its value for each image, and whether they differ."""
+
+    label: str
+    values: tuple[str, ...]
+    mono: bool = False
+
+    @property
+    def differs(self) -> bool:
+        return len(set(self.values)) > 1
+
+
+@dataclass(frozen=True)
+class CompareView:
+    """The images a compare link names, in its order, with what differs between them written out."""
+
+    panes: tuple[ComparePane, ...]
+    rows: tuple[CompareRow, ...]
+    link: str  # the page with this comparison open
+    close_link: str  # the same page without it
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(pane.image.key for pane in self.panes)
+
+    @property
+    def shape(self) -> str:
+        """The ratio class of the tallest image: every view has its shape, so none of them is mostly empty."""
+        return min((pane.image for pane in self.panes), key=lambda image: image.ratio).shape
+
+    @property
+    def prompts_differ(self) -> bool:
+        return len({pane.image.prompt for pane in self.panes}) > 1
+
+    @property
+    def title(self) -> str:
+        """The heading and link-preview title: how many images, and the first prompt cut at a word."""
+        first = next((pane.image.prompt for pane in self.panes if pane.image.prompt), None)
+        head = f"Comparing {len(self.panes)} images"
+        return f"{head} · {clip_words(first, TITLE_PROMPT)}" if first else head
+
+    @property
+    def summary(self) -> str:
+        """What differs, in a line: "Prompt, seed and inference differ", or "Same prompt and settings"."""
+        names = (["prompt"] if self.prompts_differ else []) + [row.label.lower() for row in self.rows if row.differs]
+        if not names:
+            return "Same prompt and settings"
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return listed[0].upper() + listed[1:] + (" differs" if len(names) == 1 else " differ")
+
+    def to_json(self) -> dict:
+        return {
+            "keys": list(self.keys),
+            "link": self.link,
+            "title": self.title,
+            "summary": self.summary,
+            "images": [{"number": pane.number, "key": pane.image.key, "task_id": pane.task.id,
+                        "prompt_parts": [list(part) for part in pane.prompt_parts], "url": pane.image.full_url,
+                        "large": pane.image.large_thumb_url, "natural": pane.natural} for pane in self.panes],
+            "rows": [{"label": row.label, "values": list(row.values), "differs": row.differs} for row in self.rows],
+        }
+
+
+def parse_compare(value: str | None) -> tuple[tuple[str, int], ...]:
+    """The images a `compare` query parameter names, in order, repeats dropped; () unless they are 2 to 4."""
+    keys = tuple(dict.fromkeys(key for part in (value or "").split(",") if (key := parse_image_key(part))))
+    return keys if COMPARE_MIN <= len(keys) <= COMPARE_MAX else ()
+
+
+def compare_view(value: str | None, tasks: Iterable[TaskView], link: str, close_link: str) -> CompareView | None:
+    """The comparison a `compare` parameter names among `tasks`, or None unless it names 2 to 4 of their images."""
+    images = {(task.id, image.index): (task, image) for task in tasks for image in task.images}
+    found = [images[key] for key in parse_compare(value) if key in images]
+    if len(found) < COMPARE_MIN:
+        return None
+    diff = prompt_diff(image.prompt for _, image in found)
+    panes = tuple(ComparePane(number, task, image, _parts(image.prompt, diff))
+                  for number, (task, image) in enumerate(found, 1))
+    rows = (
+        CompareRow("Seed", tuple(image.seed_label for _, image in found), mono=True),
+        CompareRow("Model", tuple(task.model_label for task, _ in found)),
+        CompareRow("Size", tuple(task.size_label for task, _ in found)),
+        CompareRow("Inference", tuple(image.inference_label for _, image in found)),
+        CompareRow("Created", tuple(task.created_label for task, _ in found)),
+    )
+    return CompareView(panes=panes, rows=rows, link=link, close_link=close_link)

@@ -6,17 +6,26 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 
 from gallery.flux.models import Task
 from gallery.services import services
+from gallery.web import compare, density
 from gallery.web.galleries import compress
+from gallery.web.shapes import kept_shapes
 from gallery.web.sharing import share_meta
 from gallery.web.urls import FlaskUrls
 from gallery.web.viewmodels import GalleryView, blank_tasks, gallery_view
-from gallery.workspace.kept import Page
+from gallery.workspace.kept import ORDERS, Page
 from gallery.workspace.query import Query, parse_query
 
 bp = Blueprint("workspace", __name__)
 
 PAGE_TASKS = 48  # a task has one to four images: one page is at most about 200 thumbnails
+# The first page is about a screenful, so its thumbnails come first; the script pages in the rest as JSON, in
+# pages this many times larger (fewer round trips: Recent may hold thousands of tasks).
+FIRST_PAGE_TASKS = 24
+JSON_PAGES = 4
 NOTICE_COOKIE = "workspace_notice_seen"
+SORTS = {"recent": (("newest", "Newest first"), ("oldest", "Oldest first"), ("seed", "Seed")),
+         "search": (("best", "Best match"), ("newest", "Newest first"), ("oldest", "Oldest first"),
+                    ("seed", "Seed"))}
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,7 @@ class ListingView:
     next_api_url: str | None  # the next page as JSON, for the script that loads it while the reader scrolls
     next_cursor: str | None
     first_page: bool
+    sort: str = ""  # one of ORDERS, or "" for the listing's own order
 
     def to_json(self) -> dict:
         """The gallery JSON's `tasks`, plus the cursor and address of the next page."""
@@ -48,8 +58,8 @@ def recent() -> Response:
 @bp.get("/api/recent")
 @compress.compressed()
 def api_recent() -> Response:
-    """Recent as JSON."""
-    return _json(_recent_view())
+    """Recent as JSON, in pages larger than the page's."""
+    return _json(_recent_view(PAGE_TASKS * JSON_PAGES))
 
 
 @bp.get("/search")
@@ -62,36 +72,50 @@ def search() -> Response:
 @bp.get("/api/search")
 @compress.compressed()
 def api_search() -> Response:
-    """Search as JSON."""
-    return _json(_search_view())
+    """Search as JSON, in pages larger than the page's."""
+    return _json(_search_view(PAGE_TASKS * JSON_PAGES))
 
 
-def _recent_view() -> ListingView:
+def _recent_view(limit: int | None = None) -> ListingView:
     cursor = request.args.get("cursor") or None
-    page = services().kept.recent(cursor, PAGE_TASKS)
-    return _listing("recent", "Recent", "", page, cursor is None)
+    sort = _sort()
+    page = services().kept.recent(cursor, limit or _page_size(cursor), sort or "newest")
+    return _listing("recent", "Recent", "", page, cursor is None, sort)
 
 
-def _search_view() -> ListingView:
+def _search_view(limit: int | None = None) -> ListingView:
     text = request.args.get("q", "")
     query = parse_query(text)
     cursor = request.args.get("cursor") or None
-    page = services().kept.search(query, cursor, PAGE_TASKS) if not query.empty else Page([], None)
-    return _listing("search", _search_heading(query), query.text, page, cursor is None)
+    sort = _sort()
+    page = services().kept.search(query, cursor, limit or _page_size(cursor), sort or None) if not query.empty \
+        else Page([], None)
+    return _listing("search", _search_heading(query), query.text, page, cursor is None, sort)
+
+
+def _sort() -> str:
+    """The order asked for with `sort=`, when it is one of ORDERS; else "" (the listing's own)."""
+    sort = request.args.get("sort", "")
+    return sort if sort in ORDERS else ""
+
+
+def _page_size(cursor: str | None) -> int:
+    """Tasks on a page: about a screenful first (the rest comes as JSON), then pages of PAGE_TASKS."""
+    return min(PAGE_TASKS, FIRST_PAGE_TASKS) if cursor is None else PAGE_TASKS
 
 
 def _search_heading(query: Query) -> str:
     return f"Search: {query.text}" if query.text else "Search"
 
 
-def _listing(kind: str, heading: str, query: str, page: Page, first_page: bool) -> ListingView:
+def _listing(kind: str, heading: str, query: str, page: Page, first_page: bool, sort: str = "") -> ListingView:
     """The view model of one page of a listing."""
-    args = {"q": query} if query else {}
+    args = ({"q": query} if query else {}) | ({"sort": sort} if sort else {})
     return ListingView(
         kind=kind, heading=heading, query=query, grid=_grid(page.tasks), first_page=first_page,
         next_url=url_for(f"workspace.{kind}", cursor=page.next, **args) if page.next else None,
         next_api_url=url_for(f"workspace.api_{kind}", cursor=page.next, **args) if page.next else None,
-        next_cursor=page.next,
+        next_cursor=page.next, sort=sort,
     )
 
 
@@ -100,17 +124,23 @@ def _grid(tasks: list[Task]) -> GalleryView:
     s = services()
     broken = {(task.id, image.index): reason for task in tasks for image in task.images
               if (reason := s.originals.failure(task.id, image.index))}
-    return gallery_view(tuple(task.id for task in tasks), tasks, FlaskUrls(), s.thumb_sizes, broken=broken)
+    return gallery_view(tuple(task.id for task in tasks), tasks, FlaskUrls(), s.thumb_sizes, broken=broken,
+                        shapes=kept_shapes(tasks, s.store, min(s.thumb_sizes)))
 
 
 def _page(view: ListingView) -> Response:
     # Recent and search show what this server has seen to anyone who may open it: say so, the first time.
     show_notice = not request.cookies.get(NOTICE_COOKIE)
-    share = replace(share_meta(view.grid), title=view.heading) if view.grid.tasks else None
+    comparison = compare.for_any()
+    share = share_meta(view.grid, None, comparison) if comparison else \
+        replace(share_meta(view.grid), title=view.heading) if view.grid.tasks else None
     response = Response(render_template("listing.html", listing=view, page=view.grid, show_notice=show_notice,
                                         sample_data=services().sample_data, featured=None, blanks=blank_tasks(),
-                                        share=share))
+                                        compare=comparison,
+                                        share=share, density=density.current(), density_links=density.links(),
+                                        sort=view.sort or SORTS[view.kind][0][0], sort_options=SORTS[view.kind]))
     response.headers["Cache-Control"] = "private, no-cache"
+    density.remember(response)
     if show_notice:
         response.set_cookie(NOTICE_COOKIE, "1", max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
                             secure=request.is_secure)

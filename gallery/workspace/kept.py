@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, column, func, or_, select, table, text
+from sqlalchemy import and_, case, column, func, or_, select, table, text
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # SQLite's full-text index of prompt words (see the first migration), as far as queries need to name it.
 WORDS = table("kept_tasks_words", column("rowid"), column("rank"))
 MAX_SEARCH_DEPTH = 10_000  # results one search pages through; past that, narrow the search
+# Orders a listing may be sorted in besides its own (Recent: newest first; search: best match first).
+ORDERS = ("newest", "oldest", "seed")
 
 
 class BadCursor(ValueError):
@@ -110,8 +112,12 @@ class KeptTasks:
         with self._session() as session:
             return session.scalar(select(func.count()).select_from(KeptTask)) or 0
 
-    def recent(self, cursor: str | None = None, limit: int = 48) -> Page:
-        """Kept tasks newest first by creation time, a page at a time (keyset: stable as new tasks arrive)."""
+    def recent(self, cursor: str | None = None, limit: int = 48, order: str = "newest") -> Page:
+        """Kept tasks newest first by creation time, a page at a time (keyset: stable as new tasks arrive); or in
+        another of ORDERS, by position."""
+        if order != "newest":
+            statement = select(KeptTask.id, KeptTask.record).order_by(*_order(order, self.engine.dialect.name))
+            return self._by_position(statement, cursor, limit)
         statement = select(KeptTask.id, KeptTask.record, KeptTask.created_at)
         if cursor:
             created_at, task_id = _read_cursor(cursor, "r")
@@ -125,14 +131,17 @@ class KeptTasks:
         following = _cursor("r", _aware(rows[-1].created_at).isoformat(), rows[-1].id) if more and rows else None
         return Page([task_from_record(row.id, row.record) for row in rows], following)
 
-    def search(self, query: Query, cursor: str | None = None, limit: int = 48) -> Page:
-        """Kept tasks matching `query`, best first (then newest), a page at a time."""
+    def search(self, query: Query, cursor: str | None = None, limit: int = 48, order: str | None = None) -> Page:
+        """Kept tasks matching `query`, best first (then newest), or in one of ORDERS; a page at a time."""
         # Relevance shifts a little as tasks arrive, so a keyset on it would skip or repeat: search pages by
         # position, up to MAX_SEARCH_DEPTH results deep.
+        return self._by_position(_Search(self.engine.dialect.name, query).statement(order), cursor, limit)
+
+    def _by_position(self, statement, cursor: str | None, limit: int) -> Page:
+        """A page of rows of (id, record) of `statement`, paged by position up to MAX_SEARCH_DEPTH deep."""
         offset = int(_read_cursor(cursor, "s")[0]) if cursor else 0
         if offset >= MAX_SEARCH_DEPTH:
             return Page([], None)
-        statement = _Search(self.engine.dialect.name, query).statement()
         with self._session() as session:
             rows = session.execute(statement.offset(offset).limit(limit + 1)).all()
         more = len(rows) > limit and offset + limit < MAX_SEARCH_DEPTH
@@ -148,8 +157,8 @@ class _Search:
         self.dialect = dialect
         self.query = query
 
-    def statement(self):
-        """Rows of (id, record), best match first, then newest."""
+    def statement(self, order: str | None = None):
+        """Rows of (id, record), best match first, then newest; or in one of ORDERS."""
         query = self.query
         statement = select(KeptTask.id, KeptTask.record)
         conditions = []
@@ -174,8 +183,10 @@ class _Search:
         conditions.extend(self._filters())
         if conditions:
             statement = statement.where(and_(*conditions))
-        order = [rank] if rank is not None else []
-        return statement.order_by(*order, KeptTask.created_at.desc(), KeptTask.id.desc())
+        if order in ORDERS:
+            return statement.order_by(*_order(order, self.dialect))
+        best = [rank] if rank is not None else []
+        return statement.order_by(*best, KeptTask.created_at.desc(), KeptTask.id.desc())
 
     def _filters(self) -> list:
         query = self.query
@@ -195,6 +206,20 @@ class _Search:
             close = KeptTask.ratio.between(query.ratio * 0.98, query.ratio * 1.02)
             found.append(or_(KeptTask.size == query.size, close) if query.size else close)
         return found
+
+
+def _order(order: str, dialect: str) -> tuple:
+    """ORDER BY clauses of one of ORDERS; ties go newest first, then by ID, so paging by position is stable."""
+    if order == "oldest":
+        return KeptTask.created_at.asc(), KeptTask.id.asc()
+    if order == "seed":
+        # Seeds are digits of any length, kept as " 281520112 90412277 " (or "" for none): a task sorts by its
+        # first, and shorter first, then as text, is numeric order without a number type that holds them all;
+        # tasks without a seed go last.
+        first_space = (func.strpos if dialect == "postgresql" else func.instr)(func.substr(KeptTask.seeds, 2), " ")
+        seed = case((KeptTask.seeds == "", ""), else_=func.substr(KeptTask.seeds, 2, first_space - 1))
+        return (KeptTask.seeds == "", func.length(seed), seed, KeptTask.created_at.desc(), KeptTask.id.desc())
+    return KeptTask.created_at.desc(), KeptTask.id.desc()
 
 
 def _fts_words(terms: list[Term]) -> str:

@@ -128,7 +128,9 @@ def test_the_grid_renders_every_card(browse, client, view):
     assert {card["task"] for card in cards(page)} == set(expected["ids"])
     page.evaluate(EAGER)
     page.wait_for_function(IMAGES_LOADED, timeout=20_000)
-    # Nothing sticks out sideways, on a phone least of all.
+    # Nothing sticks out sideways, on a phone least of all, in either density.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.get_by_role("link", name="Details").click()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     columns = page.evaluate("getComputedStyle(document.getElementById('grid')).gridTemplateColumns.split(' ').length")
     assert columns == (2 if view == "phone" else 4)
@@ -182,7 +184,7 @@ DECLARED_WIDTH = r"""() => {
 
 
 def test_the_card_sizes_match_the_grid_at_every_width(browse):
-    page = browse.open(SMALL)
+    page = browse.open(f"{SMALL}?density=details")  # even columns; the image grid's tiles follow their shapes
     for width in (320, 360, 390, 414, 480, 500, 520, 521, 600, 768, 800, 1024, 1280, 1366, 1440, 1600, 1920,
                   2400, 2560, 3200):
         page.set_viewport_size({"width": width, "height": 900})
@@ -191,10 +193,68 @@ def test_the_card_sizes_match_the_grid_at_every_width(browse):
         assert -0.5 <= found["declared"] - found["real"] <= found["scrollbar"] + 0.5, (width, found)
 
 
+# Each tile's box against its image's own shape, once the image has loaded; and where the tiles sit.
+TILES = """() => Array.from(document.querySelectorAll("#grid > li.card--image")).map((li) => {
+  const img = li.querySelector("img"); const box = img.getBoundingClientRect();
+  return {key: li.dataset.key, width: box.width, height: box.height, top: Math.round(box.top),
+          natural: img.naturalWidth / img.naturalHeight};
+})"""
+
+
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+def test_tiles_have_their_images_shape_in_justified_rows(browse, view):
+    sizes = "/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Sizes and shapes"])
+    page = browse.open(sizes, view=view)
+    page.evaluate(EAGER)
+    page.wait_for_function(IMAGES_LOADED, timeout=20_000)
+    tiles = page.evaluate(TILES)
+    assert len(tiles) == 13
+    for tile in tiles:  # no letterboxing: every box is its image's shape, to 2%
+        assert abs(tile["width"] / tile["height"] / tile["natural"] - 1) <= 0.02, tile
+    rows = {}
+    for tile in tiles:
+        rows.setdefault(tile["top"], []).append(tile)
+    assert all(max(t["height"] for t in row) - min(t["height"] for t in row) < 1 for row in rows.values())
+    # In a row with both, a 16:9 image's tile is wider than a square one's.
+    mixed = [row for row in rows.values() if {round(t["natural"], 1) for t in row} >= {1.0, 1.8}]
+    assert mixed, rows
+    for row in mixed:
+        wide = min(t["width"] for t in row if round(t["natural"], 1) == 1.8)
+        square = max(t["width"] for t in row if round(t["natural"], 1) == 1.0)
+        assert wide > square * 1.5
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_the_density_switch_is_remembered_and_a_reload_draws_it_first(browse):
+    page = browse.open(SMALL, before=lambda page: page.context.add_init_script(SHIFTS))
+    grid = page.locator("#grid")
+    assert "grid--images" in grid.get_attribute("class")
+    assert page.locator("#grid .meta").first.is_hidden()  # thumbnails only: the prompt on hover and focus
+    page.locator("#grid .card__media").first.focus()
+    expect(page.locator("#grid .card__prompt").first).to_have_css("opacity", "1")
+    details = page.get_by_role("link", name="Details")
+    details.focus()
+    page.keyboard.press("Enter")  # by keyboard, in place: no page load
+    assert "grid--details" in grid.get_attribute("class") and details.get_attribute("aria-current") == "true"
+    assert page.locator("#grid .meta").first.is_visible()
+    page.reload()
+    # The server drew it: details from the first paint, and nothing moved while the page loaded.
+    assert "grid--details" in grid.get_attribute("class")
+    page.evaluate(EAGER)
+    page.wait_for_function(IMAGES_LOADED, timeout=20_000)
+    shifts = page.evaluate(SETTLED)
+    assert sum(shift["value"] for shift in shifts) < 0.02, shifts
+    page.get_by_role("link", name="Images").click()
+    page.goto(ITERATIONS)  # remembered for every gallery
+    assert "grid--images" in grid.get_attribute("class")
+
+
 def test_without_javascript_the_cards_link_to_the_originals(browse):
     page = browse.open(SMALL, javascript=False)
     assert len(cards(page)) == 7
-    assert page.locator("#toolbar").is_hidden()
+    assert page.locator("#filter").is_hidden() and page.locator("#sort").is_hidden()
+    page.get_by_role("link", name="Details").click()  # the density switch is links: it works without the script
+    assert "grid--details" in page.locator("#grid").get_attribute("class")
     first = page.locator("#grid .card__media").first
     assert first.get_attribute("href") == f"/image/{MULTI}/0"
     assert page.locator("#grid .meta__row--more").first.is_visible()  # every detail shows without the lightbox
@@ -451,7 +511,7 @@ def test_copy_buttons_put_the_right_text_on_the_clipboard(browse, live_server):
 
 
 def test_a_failed_task_has_its_error_and_a_report_to_copy(browse):
-    page = browse.open(MIXED)
+    page = browse.open(f"{MIXED}?density=details")
     card = page.locator(f"#task-{sample.FAILED_ID}")
     record = sample.task_record(sample.SAMPLES[sample.FAILED_ID], "http://x/")
     error, trace = record["response"]["error"], record["response"]["trace_id"]
@@ -505,7 +565,7 @@ def test_a_pending_task_turns_into_an_image_without_a_reload(browse, emulator):
     # until the page as rendered has been checked, so a short pending time cannot race the checks.
     set_fault(emulator, PENDING_SECONDS=0.3)
     held, requests = [], []
-    page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}", before=hold_polls(held, requests))
+    page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}?density=details", before=hold_polls(held, requests))
     page.evaluate("window.notReloaded = true")
     assert [card["status"] for card in cards(page)] == ["done", "pending"]
     assert page.locator("#summary").inner_text() == "1 image from 2 tasks · 1 pending"
@@ -815,6 +875,28 @@ def test_pages_are_accessible_and_error_free(read_only_pages, emulator, axe_sour
     assert logged == [], "the page logged errors:\n" + "\n".join(logged)
 
 
+COMPARED = ",".join(f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[:3])
+NEW_VIEWS = {
+    "compare": f"{ITERATIONS}?compare={COMPARED}",
+    "details": f"{EVERYTHING}?density=details",
+    "recent": "/recent",
+}
+
+
+@pytest.mark.parametrize(("name", "view", "scheme"), [
+    ("compare", "desktop", "light"), ("compare", "phone", "dark"), ("details", "phone", "light"),
+    ("details", "desktop", "dark"), ("recent", "desktop", "light"), ("recent", "phone", "dark")])
+def test_the_new_views_are_accessible(browse, axe_source, name, view, scheme):
+    first = f"/api/tasks/{MULTI},{DONE},{LAKE}" if name == "recent" else NEW_VIEWS[name]  # viewing keeps them
+    page = browse.open(first, view=view, scheme=scheme)
+    if name == "recent":
+        page.goto(NEW_VIEWS[name])
+        page.locator(f"#image-{DONE}-0 .card__pick").click()  # the tray and the checks, shown
+        expect(page.locator("#compare-tray")).to_be_visible()
+    problems = axe_problems(page, axe_source)
+    assert problems == [], f"{name} ({view}, {scheme}):\n" + "\n".join(problems)
+
+
 def test_every_sample_gallery_loads_without_errors(browse):
     page = None
     for ids in sample.SAMPLE_GALLERIES.values():
@@ -861,8 +943,204 @@ def test_recent_loads_older_pages_while_scrolling_and_shows_each_task_once(brows
         page.locator("a#more").scroll_into_view_if_needed()
         page.wait_for_function("() => !document.querySelector('#more[aria-busy]')")
     expect(page.locator("a#more")).to_have_count(0)
+    expect(page.locator("#grid > li")).to_have_count(len(ids))
     shown = page.eval_on_selector_all("#grid > li", "items => items.map(li => li.dataset.task)")
     assert sorted(shown) == sorted(ids) and len(shown) == len(ids)
     # The lightbox walks across what was loaded later too.
     page.locator("#grid > li").last.locator("a.card__media").click()
     expect(page.locator("#lightbox-count")).to_have_text(f"Image {len(ids)} of {len(ids)}")
+
+
+# ---- thousands of images ------------------------------------------------------------------------------------
+
+THOUSANDS = 5_000
+
+
+def block_thumbnails(page) -> None:
+    """Have Chromium refuse every thumbnail itself, with no round trip to the test for each."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setBlockedURLs", {"urls": ["*/thumb/*"]})
+
+
+def keep_synthetic(app, emulator, count: int) -> None:
+    """Keep `count` synthetic one-image tasks in the app's database, as viewing them would (without the views)."""
+    from gallery.flux.models import task_from_record
+
+    kept = app.extensions["gallery"].kept
+    for start in range(1, count + 1, 500):  # SQLite takes a few thousand bound values per statement
+        records = [(task_id, sample.task_record(sample.SAMPLES[task_id], emulator.url + "/"))
+                   for task_id in (sample.synthetic_id(n) for n in range(start, min(start + 500, count + 1)))]
+        assert kept.keep_many([(task_from_record(task_id, record), record) for task_id, record in records],
+                              "import") == len(records)
+
+
+# Scrolls to the end nearly three screens at a time (pager.js keeps a screen either side, so every row is in the
+# page at some step), waiting for each page of JSON; records every card seen and the page's size at each step.
+SCROLL_TO_THE_END = """async () => {
+  // The frame after a scroll runs the scroll event, which asks for pager.js's render in the frame after that.
+  const frames = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const seen = new Set(); let elements = 0, nodes = 0, repeated = 0, steps = 0;
+  const count = () => { let n = 0; const walk = document.createTreeWalker(document, NodeFilter.SHOW_ALL);
+                        while (walk.nextNode()) n += 1; return n; };
+  for (;;) {
+    while (document.querySelector("#more[aria-busy]")) await new Promise((done) => setTimeout(done, 15));
+    await frames();
+    const keys = Array.from(document.querySelectorAll("#grid > li"), (li) => li.dataset.key);
+    repeated += keys.length - new Set(keys).size;
+    keys.forEach((key) => seen.add(key));
+    elements = Math.max(elements, document.getElementsByTagName("*").length);
+    nodes = Math.max(nodes, count());
+    steps += 1;
+    const atEnd = scrollY + innerHeight >= document.documentElement.scrollHeight - 1;
+    if (atEnd && !document.querySelector("#more")) break;
+    scrollBy(0, innerHeight * 2.8);
+  }
+  return {seen: seen.size, elements, nodes, repeated, steps};
+}"""
+
+
+def test_recent_of_thousands_keeps_the_page_small_and_shows_every_image_once(browse, live_server, emulator):
+    keep_synthetic(live_server.app, emulator, THOUSANDS)
+    browse.expect_failure("/thumb/")  # not fetched: 5,000 thumbnails to draw are the bench's business, not this test's
+    page = browse.open("/recent", before=block_thumbnails)
+    found = page.evaluate(SCROLL_TO_THE_END)
+    assert found["seen"] == THOUSANDS and found["repeated"] == 0, found
+    assert found["elements"] <= 3_000 and found["nodes"] <= 3_000, found
+    # The lightbox walks the whole list: the last card is image 5,000 of 5,000, and → wraps to the first.
+    page.locator("#grid > li").last.locator(".card__media").click()
+    expect(page.locator("#lightbox-count")).to_have_text(f"Image {THOUSANDS} of {THOUSANDS}")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#lightbox-count")).to_have_text(f"Image 1 of {THOUSANDS}")
+
+
+# ---- compare and zoom -----------------------------------------------------------------------------------------
+
+# Where each compared image is drawn, in its view: left, top, width and height over the view's width.
+PANES = """() => Array.from(document.querySelectorAll(".compare__view")).map((view) => {
+  const v = view.getBoundingClientRect(), i = view.querySelector("img").getBoundingClientRect();
+  return {left: (i.left - v.left) / v.width, top: (i.top - v.top) / v.width, width: i.width / v.width,
+          height: i.height / v.width, clip: view.style.clipPath};
+})"""
+def same(a: dict, b: dict) -> bool:
+    """Two placements of an image alike to a thousandth of the view (floating point aside)."""
+    return a.keys() == b.keys() and all(
+        abs(a[k] - b[k]) < 1e-3 if isinstance(a[k], float | int) else a[k] == b[k] for k in a)
+
+
+ORIGINALS_IN = """() => Array.from(document.querySelectorAll(".compare__image"))
+  .every((img) => img.getAttribute("src") === img.dataset.full && img.complete && img.naturalWidth > 0)"""
+
+
+def test_compare_opens_from_a_selection_by_keyboard_and_its_link_reopens_it(browse, live_server):
+    first, second = (f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[1:3])
+    page = browse.open(ITERATIONS)
+    page.locator(f"#image-{first} .card__pick").focus()
+    page.keyboard.press("Space")
+    expect(page.locator("#compare-count")).to_have_text("1 selected: pick one more")
+    # The second from the lightbox.
+    page.locator(f"#image-{second} .card__media").focus()
+    page.keyboard.press("Enter")
+    pick = page.locator("#lightbox-pick")
+    pick.focus()
+    page.keyboard.press("Enter")
+    assert pick.get_attribute("aria-pressed") == "true"
+    page.keyboard.press("Escape")
+    assert page.locator(f"#image-{second} .card__pick").get_attribute("aria-pressed") == "true"
+    page.locator("#compare-open").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**?compare={first},{second}")
+    link = page.url
+    for opened in (page, browse.open(link.removeprefix(live_server.url))):  # the link, in a browser of its own
+        compare = opened.locator("#compare")
+        expect(compare).to_be_visible()
+        assert opened.locator(".compare__image").evaluate_all("imgs => imgs.map((img) => img.alt)") == [
+            "a lighthouse at dusk, watercolor", "a lighthouse at dusk, storm clouds, oil painting"]
+        prompt = opened.locator(".compare__diff tbody tr").first
+        assert "is-different" in prompt.get_attribute("class")
+        assert prompt.locator("mark.diff").all_inner_texts() == ["watercolor", "storm clouds", "oil painting"]
+        assert opened.locator(".compare__summary").inner_text() == "Prompt and created differ"
+    page.locator("#compare-close").click()
+    page.wait_for_url(f"**{ITERATIONS}")
+    assert page.locator("#compare").count() == 0
+
+
+def test_compare_zooms_and_pans_every_image_in_step_and_slides(browse):
+    keys = ",".join(f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[:2])
+    page = browse.open(f"{ITERATIONS}?compare={keys}")
+    page.wait_for_function(ORIGINALS_IN, timeout=20_000)
+    fitted = page.evaluate(PANES)
+    assert same(fitted[0], fitted[1]) and abs(fitted[0]["width"] - 1) < 0.01  # the same size and place, fitted
+    views = page.locator(".compare__view")
+    views.nth(0).focus()
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    page.keyboard.press("ArrowLeft")  # look left: both images move right
+    zoomed = page.evaluate(PANES)
+    assert same(zoomed[0], zoomed[1]) and zoomed[0]["width"] > 1.5 and zoomed[0]["left"] > fitted[0]["left"] - 0.6
+    box = views.nth(1).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -200)  # zoom about the pointer, over the other image
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 - 60, box["y"] + box["height"] / 2 - 30, steps=4)
+    page.mouse.up()
+    moved = page.evaluate(PANES)
+    assert same(moved[0], moved[1]) and moved[0]["width"] > zoomed[0]["width"] and not same(moved[0], zoomed[0])
+    assert page.locator("#compare-scale").inner_text().endswith("%")
+    page.get_by_role("button", name="Fit").click()
+    assert all(map(same, page.evaluate(PANES), fitted))
+
+    page.get_by_role("button", name="Slider").click()
+    slider = page.locator("#compare-split")
+    expect(slider).to_be_visible()
+    assert page.evaluate(PANES)[1]["clip"] == "inset(0px 0px 0px 50%)"
+    slider.focus()
+    for _ in range(30):
+        page.keyboard.press("ArrowLeft")
+    assert page.evaluate(PANES)[1]["clip"] == "inset(0px 0px 0px 20%)"
+    layout = page.evaluate(PANES)
+    assert abs(layout[0]["left"] - layout[1]["left"]) < 1e-3  # one over the other
+
+
+def test_the_lightbox_shows_the_original_at_100_percent(browse):
+    page = browse.open(f"{SMALL}?image={LAKE}-0")
+    image = page.locator("#lightbox-image")
+    page.wait_for_function(f"() => document.getElementById('lightbox-image').getAttribute('src') === '/image/{LAKE}/0'"
+                           " && document.getElementById('lightbox-image').complete")
+    fitted = image.bounding_box()
+    page.keyboard.press("z")
+    natural = page.evaluate("document.getElementById('lightbox-image').naturalWidth")
+    assert natural == 1344
+    actual = image.bounding_box()
+    assert abs(actual["width"] - natural) <= natural * 0.01, actual  # one pixel of the original per CSS pixel
+    page.keyboard.press("ArrowRight")  # while zoomed in, the arrows look around (right: the image moves left)
+    assert lightbox_key(page) == f"{LAKE}-0" and image.bounding_box()["x"] < actual["x"]
+    page.keyboard.press("z")
+    assert image.bounding_box() == fitted
+    image.click()  # a click does the same
+    assert image.bounding_box()["width"] > fitted["width"] * 1.5
+    page.mouse.wheel(0, 400)  # and the wheel zooms back out, to the fitted size at most
+    page.wait_for_function("() => !document.getElementById('lightbox-image').classList.contains('is-zoomed')")
+    page.keyboard.press("ArrowRight")
+    assert lightbox_key(page) == f"{LAKE}-1"
+
+
+def test_filter_and_sort_over_a_paged_recent_ask_the_server(browse, live_server, emulator, monkeypatch):
+    from gallery.web import workspace
+
+    monkeypatch.setattr(workspace, "PAGE_TASKS", 4)  # a first page of 4, then JSON pages of 16
+    keep_synthetic(live_server.app, emulator, 300)
+    asked = []
+    page = browse.open("/recent", view="phone")  # a short screen: the first few pages of 300 tasks are loaded
+    page.wait_for_function("() => !document.querySelector('#more[aria-busy]')")
+    page.on("request", lambda request: asked.append(request.url) if "/api/" in request.url else None)
+    page.get_by_label("Filter by prompt").fill("number 7")
+    # Words as the server reads them: "7" is the start of a word, so 7 and 70 to 79 (not 17 or 207).
+    expect(page.locator("#grid > li")).to_have_count(11)
+    assert any("/api/search?q=number+7" in url for url in asked), asked
+    titles = page.locator("#grid img").evaluate_all("imgs => imgs.map((img) => img.alt)")
+    assert sorted(int(alt.rsplit(" ", 1)[1]) for alt in titles) == [7, *range(70, 80)]
+    page.get_by_label("Filter by prompt").fill("")
+    page.get_by_label("Sort").select_option("oldest")
+    expect(page.locator("#grid > li").first).to_have_attribute("data-key", f"{sample.synthetic_id(1)}-0")
+    assert any("/api/recent?sort=oldest" in url for url in asked), asked

@@ -20,9 +20,13 @@ PAGES = {
     "gallery": ("/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Everything"]), 200),
     "one-image link": ("/tasks/" + ",".join(ITERATIONS) + f"?image={ITERATIONS[2]}-0", 200),
     "pending gallery": (f"/tasks/{sample.DONE_ID},{sample.PENDING_ID}", 200),
+    "details": ("/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Mixed states"]) + "?density=details", 200),
+    "compare": ("/tasks/" + ",".join(ITERATIONS) + "?compare=" + ",".join(f"{i}-0" for i in ITERATIONS), 200),
+    "compare of two": ("/tasks/" + ",".join(ITERATIONS) + f"?compare={ITERATIONS[0]}-0,{ITERATIONS[3]}-0", 200),
     # After the galleries above, which keep their tasks: Recent and search have something to show.
     "recent": ("/recent", 200),
     "search": ("/search?q=lighthouse", 200),
+    "recent compare": (f"/recent?compare={ITERATIONS[1]}-0,{sample.DONE_ID}-0", 200),
     "empty search": ("/search", 200),
     "search that finds nothing": ("/search?q=zeppelin", 200),
     "bad search": ("/search?q=seed:abc", 400),

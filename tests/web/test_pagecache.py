@@ -37,7 +37,10 @@ def done(task_id):
 
 def test_only_a_finished_gallery_served_fresh_has_a_key():
     pending = task_from_record(PENDING, {"id": PENDING, "request": {"prompt": "p"}})
-    assert page_key("/tasks/a?", "http://h/", [done(DONE)], {}, None) == ("/tasks/a?", "http://h/", ())
+    assert page_key("/tasks/a?", "http://h/", [done(DONE)], {}, None) == ("/tasks/a?", "http://h/", (), ())
+    # The grid's density (from a cookie) and image shapes learnt since draw another page of the same link.
+    assert page_key("/tasks/a?", "http://h/", [done(DONE)], {}, None, ("details",)) != page_key(
+        "/tasks/a?", "http://h/", [done(DONE)], {}, None, ("images",))
     assert page_key("/tasks/a?", "http://h/", [done(DONE), pending], {}, None) is None
     assert page_key("/tasks/a?", "http://h/", [done(DONE)], {}, datetime.now(UTC)) is None  # kept copies
     broken = page_key("/tasks/a?", "http://h/", [done(DONE)], {(DONE, 0): "HTTP 404"}, None)

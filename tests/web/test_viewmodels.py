@@ -6,7 +6,7 @@ import pytest
 
 from flux_emulator import app as sample
 from gallery.flux.models import Image, Status, Task, task_from_record
-from gallery.web.layout import GRID_SIZES, image_width
+from gallery.web.layout import GRID_SIZES, ROW_HEIGHT, image_width
 from gallery.web.viewmodels import (
     blank_task,
     clip_words,
@@ -105,7 +105,8 @@ def test_gallery_json_has_what_the_script_needs_to_build_a_card():
     assert image["key"] == f"{ids[1]}-0"
     assert image["prompt_parts"] == [["a lighthouse at dusk, ", False], ["watercolor", True]]
     assert image["thumb"] == {"src": f"/t/{ids[1]}/0/384", "srcset": f"/t/{ids[1]}/0/384 384w, /t/{ids[1]}/0/768 768w",
-                              "sizes": GRID_SIZES, "width": 384, "height": 219}
+                              "sizes": GRID_SIZES, "width": 384, "height": 219, "shape": "ar1746",
+                              "tile_sizes": f"auto, min(100vw, calc(1.746 * {ROW_HEIGHT}))"}
     assert image["request"]["seed"] == 1760325
     assert json.loads(view.tasks[1].images[0].request_json) == image["request"]
 

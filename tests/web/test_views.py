@@ -9,6 +9,7 @@ from bs4 import BeautifulSoup
 from PIL import Image
 
 from flux_emulator import app as sample
+from gallery.web.layout import ROW_HEIGHT
 from support import TOKEN, emulator_stats, gallery_app, set_fault
 
 DONE, LAKE, MULTI = sample.DONE_ID, sample.LAKE_ID, sample.MULTI_ID
@@ -65,8 +66,10 @@ def test_single_task_gallery(client):
     img = card.select_one("img")
     assert img["src"] == f"/thumb/{DONE}/0/384"
     assert img["srcset"] == f"/thumb/{DONE}/0/384 384w, /thumb/{DONE}/0/768 768w"
-    assert img["sizes"].startswith("auto, (max-width: ")
+    # The image grid by default: a tile as wide as its shape says, at the row height the stylesheet sets.
+    assert img["sizes"] == f"min(100vw, calc(1 * {ROW_HEIGHT}))"  # no "auto": it is not lazy
     assert (img["width"], img["height"]) == ("384", "384")
+    assert "ar1000" in card["class"] and img["fetchpriority"] == "high" and not img.get("loading")
     assert img["alt"] == data["prompt"]
     assert card.select_one("a")["href"] == f"/image/{DONE}/0"
 

@@ -111,3 +111,43 @@ def test_with_an_access_key_recent_and_search_need_it(emulator, tmp_path):
     client = gallery_app(emulator.url, tmp_path / "cache", ACCESS_KEY="team-key").test_client()
     assert client.get("/recent").status_code == 401
     assert client.get("/api/search?q=a").status_code == 401
+
+
+def walk_json(client, url: str) -> list[str]:
+    """Every task ID a listing's JSON pages hold, following `next_url` to the end."""
+    seen = []
+    while url:
+        body = client.get(url).get_json()
+        seen += [task["id"] for task in body["tasks"]]
+        url = body["next_url"]
+    return seen
+
+
+def test_listings_sort_by_oldest_and_by_seed_on_the_server(workspace_app, kept, monkeypatch):
+    monkeypatch.setattr(workspace, "PAGE_TASKS", 2)  # JSON pages of 8: two of them
+    seeds = {1: (90,), 2: (7,), 3: (), 4: (1000,), 5: (7, 8), 6: (35,), 7: (123456789012345678901,), 8: (5,),
+             9: (64,)}
+    keep(kept, *[record(n, f"a paper lantern number {n}", seeds=seeds[n], failed=not seeds[n]) for n in seeds])
+    client = workspace_app.test_client()
+    assert walk_json(client, "/api/recent?sort=oldest") == [task_id(n) for n in range(1, 10)]
+    assert walk_json(client, "/api/recent") == [task_id(n) for n in range(9, 0, -1)]
+    # Seeds in numeric order however long, ties newest first; a task without a seed (a failed one) last.
+    assert walk_json(client, "/api/recent?sort=seed") == [task_id(n) for n in (8, 5, 2, 6, 9, 1, 4, 7, 3)]
+    assert walk_json(client, "/api/search?q=lantern&sort=oldest") == [task_id(n) for n in range(1, 10)]
+    assert walk_json(client, "/api/recent?sort=sideways") == walk_json(client, "/api/recent")  # unknown: ignored
+    page = soup(client.get("/recent?sort=oldest"))
+    assert page.select_one("#sort option[selected]")["value"] == "oldest"
+    assert "sort=oldest" in page.select_one("a#more")["href"] and "sort=oldest" in page.select_one("#grid")["data-next"]
+
+
+def test_the_first_page_is_a_screenful_and_the_script_pages_in_larger_ones(workspace_app, kept):
+    keep(kept, *[record(n, f"a paper lantern number {n}") for n in range(1, 301)])
+    client = workspace_app.test_client()
+    page = soup(client.get("/recent"))
+    assert len(card_tasks(page)) == workspace.FIRST_PAGE_TASKS
+    grid = page.select_one("#grid")
+    assert grid["data-listing"] == "recent" and grid["data-listing-api"] == "/api/recent"
+    body = client.get(grid["data-next"]).get_json()
+    assert len(body["tasks"]) == workspace.PAGE_TASKS * workspace.JSON_PAGES
+    older = soup(client.get(page.select_one("a#more")["href"]))  # without the script: pages of PAGE_TASKS
+    assert len(card_tasks(older)) == workspace.PAGE_TASKS
