@@ -13,6 +13,7 @@
   const MARGIN_SCREENS = 1; // cards kept in the page above and below the viewport, in screen heights
   const AHEAD_SCREENS = 3; // the next page is asked for when the list ends this close below the viewport
   const FILTER_WAIT_MS = 250; // typing pauses this long before the server is asked
+  const SETTLE_MS = 1000;
   const SHAPE = /^ar(\d+)$/;
 
   shared.pager = function (grid, hooks) {
@@ -38,6 +39,19 @@
     let bodyHeight = 0; // details: a card's height under its image, measured
     const full = new Map(); // built cards kept for the lightbox (only the last few)
     let frame = 0;
+    const spots = new WeakMap(); // card → where it was last put
+    // The first screenful's thumbnails come first: the next page is asked for once the page has loaded (or a
+    // second has passed, should a slow image hold the load event back).
+    let settled = document.readyState === "complete";
+    if (!settled) {
+      const settle = function () {
+        if (settled) return;
+        settled = true;
+        schedule();
+      };
+      window.addEventListener("load", settle, { once: true });
+      window.setTimeout(settle, SETTLE_MS);
+    }
 
     // ---- entries ----------------------------------------------------------------------------------------
 
@@ -349,9 +363,14 @@
         width = measure.cell;
         left = (index - row.start) * (measure.cell + measure.gap);
       }
-      card.style.left = left + "px";
-      card.style.top = row.top + "px";
-      card.style.width = width + "px";
+      // Written only when changed: each write has the browser work out the card's style and layout again.
+      const spot = left + "," + row.top + "," + width;
+      if (spots.get(card) !== spot) {
+        spots.set(card, spot);
+        card.style.left = left + "px";
+        card.style.top = row.top + "px";
+        card.style.width = width + "px";
+      }
       return card;
     }
 
@@ -440,7 +459,7 @@
       });
       if (measure.density === "details" && added.length) measureRows(range);
       if (added.length) grid.dispatchEvent(new CustomEvent("cardsadded", { detail: added }));
-      if (range.below < window.innerHeight * AHEAD_SCREENS && next && !loading) loadMore();
+      if (range.below < window.innerHeight * AHEAD_SCREENS && next && !loading && settled) loadMore();
     }
 
     /** Details: read the real heights of the cards in the page; rows that were guessed get their real height. */
@@ -508,6 +527,7 @@
       if (first) bodyHeight = Math.max(0, first.height - first.el.offsetWidth / first.ratio);
     }
     grid.classList.add("is-windowed");
+    document.documentElement.classList.add("is-windowed");
     entries.forEach(function (entry) { shown.set(entry, entry.el); });
     refresh(true);
 

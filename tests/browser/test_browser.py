@@ -780,7 +780,7 @@ def test_recent_loads_older_pages_while_scrolling_and_shows_each_task_once(brows
             break
         page.locator("a#more").scroll_into_view_if_needed()
         page.wait_for_function("() => !document.querySelector('#more[aria-busy]')")
-    expect(page.locator("a#more")).to_have_count(0)
+    expect(page.locator("a#more")).to_have_count(0, timeout=20_000)
     expect(page.locator("#grid > li")).to_have_count(len(ids))
     shown = page.eval_on_selector_all("#grid > li", "items => items.map(li => li.dataset.task)")
     assert sorted(shown) == sorted(ids) and len(shown) == len(ids)
