@@ -185,7 +185,8 @@ def run(quick: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="flux-bench-browser-") as workdir, servers(Path(workdir)) as (app_url, _):
         warm(app_url, gallery_ids + newest)
         gallery = f"{app_url}/tasks/{','.join(gallery_ids)}"
-        requests.get(gallery, timeout=60).raise_for_status()  # the page cache holds it: a warm gallery
+        for page in (gallery, f"{app_url}/recent"):  # the page cache holds them, as after a first visit
+            requests.get(page, timeout=60).raise_for_status()
         thumbnail = requests.get(f"{app_url}/thumb/{newest[0]}/0/384", timeout=60).content
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
