@@ -161,20 +161,45 @@
       seed: function (a, b) { return seedOrder(a, b) || a.seq - b.seq; },
     };
 
+    /** Words to look for here: none when the server looked for them already (it understands more of them:
+     * `model:flux-dev`, word starts, Chinese, than a look for the plain text would). */
+    function wantedHere() {
+      return serverQuery.q ? [] : words();
+    }
+
+    /** The order to put the list in here, or "" when it came from the server in the order asked for. */
+    function orderHere() {
+      const order = sort ? sort.value : "";
+      const served = serverQuery.sort || (grid.dataset.listing === "search" ? "best" : "newest");
+      return ORDERS[order] && order !== served ? order : "";
+    }
+
     /** The list as shown: the loaded entries that match the filter, in the chosen order. */
     function refresh(quiet) {
-      // Words the server has looked for already are not looked for again here: it understands more of them
-      // (`model:flux-dev`, word starts, Chinese) than a look for the plain text would.
-      const wanted = serverQuery.q ? [] : words();
-      const order = sort ? sort.value : "";
+      const wanted = wantedHere();
+      const order = orderHere();
       view = entries.filter(function (entry) {
         return wanted.every(function (word) { return entry.text.indexOf(word) !== -1; });
       });
-      if (ORDERS[order] && order !== serverQuery.sort) view.sort(ORDERS[order]);
-      else view.sort(function (a, b) { return a.seq - b.seq; });
+      view.sort(order ? ORDERS[order] : function (a, b) { return a.seq - b.seq; });
       place_ = new Map(view.map(function (entry, index) { return [entry, index]; }));
       if (!quiet) report();
       layout();
+    }
+
+    /** Entries from `from` on were paged in: shown as they are at the end of the list, when nothing is filtered
+     * or sorted here (else the list is made again). Only the rows from the last one on are laid out again. */
+    function appended(from) {
+      if (wantedHere().length || orderHere() || view.length !== from) {
+        refresh();
+        return;
+      }
+      for (let n = from; n < entries.length; n += 1) {
+        place_.set(entries[n], view.length);
+        view.push(entries[n]);
+      }
+      report();
+      layout(Math.max(0, rows.length - 1));
     }
 
     function report() {
@@ -246,6 +271,7 @@
         })
         .then(function (page) {
           if (asked !== generation) return false;
+          const from = entries.length;
           let added = 0;
           page.tasks.forEach(function (task) {
             const seq = entries.length;
@@ -261,7 +287,7 @@
           }
           if (!next && more) more.parentElement.remove();
           loading = null;
-          refresh();
+          appended(from);
           hooks.lightbox.cardsChanged();
           if (added) shared.announce(added + (added === 1 ? " more image" : " more images") + " loaded.");
           return true;
@@ -291,24 +317,29 @@
       };
     }
 
-    /** Rows as the stylesheet would draw them, for the list as shown and the grid's width now. */
-    function layout() {
+    /** Rows as the stylesheet would draw them, for the list as shown and the grid's width now; `from`: the first
+     * row that may have changed (rows before it are kept, when nothing else has). */
+    function layout(from) {
       const m = metrics();
+      const same = measure && measure.density === m.density && measure.width === m.width && measure.row === m.row &&
+        measure.gap === m.gap;
       if (m.density === "details" && measure && measure.width !== m.width) {
         entries.forEach(function (entry) { entry.height = 0; }); // measured at another width
       }
       measure = m;
-      rows = m.density === "images" ? justified(m) : columns(m);
+      const kept = same && from ? rows.slice(0, from) : [];
+      rows = m.density === "images" ? justified(m, kept) : columns(m, kept);
       height = rows.length ? rows[rows.length - 1].top + rows[rows.length - 1].height : 0;
       grid.style.height = height + "px";
       render();
     }
 
     /** The image grid: greedy lines of tiles at the row height, each full line stretched to the width. */
-    function justified(m) {
-      const out = [];
-      let start = 0;
-      let top = 0;
+    function justified(m, kept) {
+      const out = kept;
+      const before = kept[kept.length - 1];
+      let start = before ? before.end : 0;
+      let top = before ? before.top + before.height + m.rowGap : 0;
       while (start < view.length) {
         let end = start;
         let basis = 0;
@@ -332,14 +363,15 @@
     }
 
     /** The details grid: as many columns of at least `--column` as fit; a row is as tall as its tallest card. */
-    function columns(m) {
+    function columns(m, kept) {
       const count = Math.max(1, Math.floor((m.width + m.gap) / (m.column + m.gap)));
       const width = (m.width - m.gap * (count - 1)) / count;
       m.count = count;
       m.cell = width;
-      const out = [];
-      let top = 0;
-      for (let start = 0, r = 0; start < view.length; start += count, r += 1) {
+      const out = kept || [];
+      const before = out[out.length - 1];
+      let top = before ? before.top + before.height + m.rowGap : 0;
+      for (let start = before ? before.end : 0; start < view.length; start += count) {
         const end = Math.min(view.length, start + count);
         let rowHeight = 0;
         for (let n = start; n < end; n += 1) {
@@ -482,7 +514,7 @@
       if (!moved) return;
       const before = rows.map(function (row) { return row.top; });
       const firstVisible = rows.findIndex(function (row) { return row.top + row.height > viewportTop; });
-      rows = columns(measure, rows);
+      rows = columns(measure, []);
       height = rows.length ? rows[rows.length - 1].top + rows[rows.length - 1].height : 0;
       grid.style.height = height + "px";
       shown.forEach(function (card, entry) {

@@ -21,7 +21,7 @@ PAGE_TASKS = 48  # a task has one to four images: one page is at most about 200 
 # The first page is about a screenful, so its thumbnails come first; the script pages in the rest as JSON, in
 # pages this many times larger (fewer round trips: Recent may hold thousands of tasks).
 FIRST_PAGE_TASKS = 24
-JSON_PAGES = 4
+JSON_PAGES = 2
 NOTICE_COOKIE = "workspace_notice_seen"
 SORTS = {"recent": (("newest", "Newest first"), ("oldest", "Oldest first"), ("seed", "Seed")),
          "search": (("best", "Best match"), ("newest", "Newest first"), ("oldest", "Oldest first"),
