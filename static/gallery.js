@@ -337,7 +337,9 @@
         img.removeAttribute("loading");
         img.setAttribute("fetchpriority", "high");
       }
-      img.sizes = eager ? sizes.replace(/^auto, /, "") : sizes; // "auto" is for lazy images only
+      // "auto" is for lazy images only, and not for cards pager.js makes and drops by the thousand: this Chromium
+      // keeps every image that ever had sizes="auto" alive, with its card, after it leaves the page.
+      img.sizes = eager || shared.autoSizes === false ? sizes.replace(/^auto, /, "") : sizes;
       img.src = image.thumb.src;
       img.srcset = image.thumb.srcset;
       img.width = image.thumb.width;
@@ -414,6 +416,7 @@
     const pager = shared.pager && "listing" in grid.dataset
       ? shared.pager(grid, { lightbox: lightbox, searchText: searchText, linkOrder: linkOrder })
       : null;
+    shared.list = pager; // for a look from the console (and the benchmark): the list and what is in the page
     if (!pager) {
       if (filter) filter.addEventListener("input", applyFilter);
       if (sort) sort.addEventListener("change", applySort);

@@ -17,6 +17,7 @@
   const SHAPE = /^ar(\d+)$/;
 
   shared.pager = function (grid, hooks) {
+    shared.autoSizes = false; // see imageCard in gallery.js: cards made here are dropped again
     const filter = shared.byId("filter");
     const sort = shared.byId("sort");
     const status = shared.byId("filter-status");
@@ -72,7 +73,21 @@
       };
     }
 
+    const interned = new Map();
+
+    /** One copy of a string many entries share (every image's `sizes`: a few hundred bytes, thousands of times). */
+    function intern(value) {
+      if (typeof value !== "string") return value;
+      if (!interned.has(value)) interned.set(value, value);
+      return interned.get(value);
+    }
+
     function fromJson(task, image, seq) {
+      if (image) {
+        image.thumb.sizes = intern(image.thumb.sizes);
+        image.thumb.tile_sizes = intern(image.thumb.tile_sizes);
+        delete image.thumbnails; // the srcset has them; the rest is kept for the cards built from it
+      }
       const prompt = (image && image.prompt) || task.prompt || "";
       return {
         key: image ? image.key : "task-" + task.id, task: task, image: image, el: null, own: false, seq: seq,
