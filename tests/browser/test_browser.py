@@ -841,6 +841,12 @@ def test_recent_of_thousands_keeps_the_page_small_and_shows_every_image_once(bro
     found = page.evaluate(SCROLL_TO_THE_END)
     assert found["seen"] == THOUSANDS and found["repeated"] == 0, found
     assert found["elements"] <= 3_000 and found["nodes"] <= 3_000, found
+    # And the cards that left the page are gone for good once collected (sizes="auto" kept them all alive).
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    cdp.send("HeapProfiler.collectGarbage")
+    live = {metric["name"]: metric["value"] for metric in cdp.send("Performance.getMetrics")["metrics"]}["Nodes"]
+    assert live <= 5_000, live
     # The lightbox walks the whole list: the last card is image 5,000 of 5,000, and → wraps to the first.
     page.locator("#grid > li").last.locator(".card__media").click()
     expect(page.locator("#lightbox-count")).to_have_text(f"Image {THOUSANDS} of {THOUSANDS}")
