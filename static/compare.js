@@ -83,28 +83,39 @@
 
     let pending = 0;
 
+    let marked = false; // whether any card in the page may show as picked
+
     /** Every check, the tray and the lightbox's button, as the selection now is. */
     function sync() {
       pending = 0;
+      marked = picked.length > 0;
       grid.querySelectorAll(".card__pick").forEach(function (button) {
         const card = button.closest("li");
-        button.setAttribute("aria-pressed", String(picked.indexOf(card.dataset.key) >= 0));
+        const on = picked.indexOf(card.dataset.key) >= 0;
+        // Only what changed: every attribute written makes the browser look at the styles again.
+        if ((button.getAttribute("aria-pressed") === "true") !== on) button.setAttribute("aria-pressed", String(on));
+        if (card.classList.contains("is-picked") !== on) card.classList.toggle("is-picked", on);
       });
       grid.classList.toggle("is-picking", picked.length > 0);
       if (tray) {
         tray.hidden = picked.length === 0;
-        count.textContent = picked.length < MIN ? "1 selected: pick one more" : picked.length + " selected";
+        write(count, "textContent", picked.length < MIN ? "1 selected: pick one more" : picked.length + " selected");
         go.hidden = picked.length < MIN || picked.join(",") === comparing; // that is what the page shows
-        go.href = link();
+        write(go, "href", link());
       }
       if (lightboxPick && shownInLightbox) {
         lightboxPick.setAttribute("aria-pressed", String(picked.indexOf(shownInLightbox) >= 0));
       }
       if (lightboxGo) {
         lightboxGo.hidden = picked.length < MIN;
-        lightboxGo.href = link();
-        lightboxGo.textContent = "Compare " + picked.length;
+        write(lightboxGo, "href", link());
+        write(lightboxGo, "textContent", "Compare " + picked.length);
       }
+    }
+
+    /** Set a property only when it changes (a write makes the browser look at styles and layout again). */
+    function write(element, name, value) {
+      if (name === "href" ? element.getAttribute("href") !== value : element[name] !== value) element[name] = value;
     }
 
     grid.addEventListener("click", function (event) {
@@ -114,8 +125,9 @@
       toggle(button.closest("li").dataset.key);
     });
     // Cards come and go (pending tasks finish, pager.js pages and scrolls): their checks follow the selection.
+    // With nothing picked, a new card is right as it comes.
     new MutationObserver(function () {
-      if (!pending) pending = window.requestAnimationFrame(sync);
+      if (!pending && (marked || picked.length)) pending = window.requestAnimationFrame(sync);
     }).observe(grid, { childList: true });
     if (clear) {
       clear.addEventListener("click", function () {

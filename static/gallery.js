@@ -318,11 +318,6 @@
       if (shape) card.classList.add(shape);
     }
 
-    function largestThumb(thumbnails) {
-      const sizes = Object.keys(thumbnails || {}).map(Number).sort(function (a, b) { return a - b; });
-      return sizes.length ? thumbnails[String(sizes[sizes.length - 1])] : "";
-    }
-
     const eagerCount = Number(grid.dataset.eager || 0);
 
     /** A card like the server's `image_card` macro; `eager` for one of the first screenful. */
@@ -332,7 +327,7 @@
       Object.assign(card.dataset, {
         task: task.id, index: String(image.index), status: "done", key: image.key, order: order,
         created: task.created_at || "", seed: image.seed || "", model: task.model || "", full: image.url,
-        large: largestThumb(image.thumbnails), request: JSON.stringify(image.request, null, 2),
+        request: JSON.stringify(image.request),
       });
       setShape(card, image.thumb.shape);
       card.querySelector(".card__media").href = image.url;
@@ -342,7 +337,9 @@
         img.removeAttribute("loading");
         img.setAttribute("fetchpriority", "high");
       }
-      img.sizes = eager ? sizes.replace(/^auto, /, "") : sizes; // "auto" is for lazy images only
+      // "auto" is for lazy images only, and not for cards pager.js makes and drops by the thousand: this Chromium
+      // keeps every image that ever had sizes="auto" alive, with its card, after it leaves the page.
+      img.sizes = eager || shared.autoSizes === false ? sizes.replace(/^auto, /, "") : sizes;
       img.src = image.thumb.src;
       img.srcset = image.thumb.srcset;
       img.width = image.thumb.width;
@@ -419,6 +416,7 @@
     const pager = shared.pager && "listing" in grid.dataset
       ? shared.pager(grid, { lightbox: lightbox, searchText: searchText, linkOrder: linkOrder })
       : null;
+    shared.list = pager; // for a look from the console (and the benchmark): the list and what is in the page
     if (!pager) {
       if (filter) filter.addEventListener("input", applyFilter);
       if (sort) sort.addEventListener("change", applySort);
@@ -516,8 +514,9 @@
       const thumb = card.querySelector("img");
       image.alt = thumb ? thumb.alt : "";
       const full = card.dataset.full;
-      image.src = card.dataset.large || full;
-      if (full && full !== card.dataset.large) {
+      const large = largest(card);
+      image.src = large || full;
+      if (full && full !== large) {
         const loader = new Image();
         loader.onload = function () { if (current === entry) image.src = full; };
         loader.src = full;
@@ -541,12 +540,21 @@
       setCopy(buttons.prompt, request.prompt || "");
       setCopy(buttons.seed, card.dataset.seed || "");
       setCopy(buttons.link, shareUrl(card.dataset.key));
-      setCopy(buttons.request, card.dataset.request || "");
+      setCopy(buttons.request, Object.keys(request).length ? JSON.stringify(request, null, 2) : "");
       [list[position + 1], list[position - 1]].forEach(function (neighbour) {
         const next = neighbour && source.card(neighbour);
-        if (next && next.dataset.large) new Image().src = next.dataset.large;
+        const url = next && largest(next);
+        if (url) new Image().src = url;
       });
       dialog.dispatchEvent(new CustomEvent("lightboxshow", { detail: card }));
+    }
+
+    /** The card's largest thumbnail (the last of its srcset): shown while the original loads. */
+    function largest(card) {
+      const img = card.querySelector(".card__media img");
+      const candidates = img ? (img.getAttribute("srcset") || "").split(",") : [];
+      const last = candidates[candidates.length - 1];
+      return last && last.trim() ? last.trim().split(/\s+/)[0] : "";
     }
 
     function setCopy(button, text) {

@@ -13,9 +13,11 @@
   const MARGIN_SCREENS = 1; // cards kept in the page above and below the viewport, in screen heights
   const AHEAD_SCREENS = 3; // the next page is asked for when the list ends this close below the viewport
   const FILTER_WAIT_MS = 250; // typing pauses this long before the server is asked
+  const SETTLE_MS = 1000;
   const SHAPE = /^ar(\d+)$/;
 
   shared.pager = function (grid, hooks) {
+    shared.autoSizes = false; // see imageCard in gallery.js: cards made here are dropped again
     const filter = shared.byId("filter");
     const sort = shared.byId("sort");
     const status = shared.byId("filter-status");
@@ -38,6 +40,19 @@
     let bodyHeight = 0; // details: a card's height under its image, measured
     const full = new Map(); // built cards kept for the lightbox (only the last few)
     let frame = 0;
+    const spots = new WeakMap(); // card → where it was last put
+    // The first screenful's thumbnails come first: the next page is asked for once the page has loaded (or a
+    // second has passed, should a slow image hold the load event back).
+    let settled = document.readyState === "complete";
+    if (!settled) {
+      const settle = function () {
+        if (settled) return;
+        settled = true;
+        schedule();
+      };
+      window.addEventListener("load", settle, { once: true });
+      window.setTimeout(settle, SETTLE_MS);
+    }
 
     // ---- entries ----------------------------------------------------------------------------------------
 
@@ -58,7 +73,21 @@
       };
     }
 
+    const interned = new Map();
+
+    /** One copy of a string many entries share (every image's `sizes`: a few hundred bytes, thousands of times). */
+    function intern(value) {
+      if (typeof value !== "string") return value;
+      if (!interned.has(value)) interned.set(value, value);
+      return interned.get(value);
+    }
+
     function fromJson(task, image, seq) {
+      if (image) {
+        image.thumb.sizes = intern(image.thumb.sizes);
+        image.thumb.tile_sizes = intern(image.thumb.tile_sizes);
+        delete image.thumbnails; // the srcset has them; the rest is kept for the cards built from it
+      }
       const prompt = (image && image.prompt) || task.prompt || "";
       return {
         key: image ? image.key : "task-" + task.id, task: task, image: image, el: null, own: false, seq: seq,
@@ -147,20 +176,45 @@
       seed: function (a, b) { return seedOrder(a, b) || a.seq - b.seq; },
     };
 
+    /** Words to look for here: none when the server looked for them already (it understands more of them:
+     * `model:flux-dev`, word starts, Chinese, than a look for the plain text would). */
+    function wantedHere() {
+      return serverQuery.q ? [] : words();
+    }
+
+    /** The order to put the list in here, or "" when it came from the server in the order asked for. */
+    function orderHere() {
+      const order = sort ? sort.value : "";
+      const served = serverQuery.sort || (grid.dataset.listing === "search" ? "best" : "newest");
+      return ORDERS[order] && order !== served ? order : "";
+    }
+
     /** The list as shown: the loaded entries that match the filter, in the chosen order. */
     function refresh(quiet) {
-      // Words the server has looked for already are not looked for again here: it understands more of them
-      // (`model:flux-dev`, word starts, Chinese) than a look for the plain text would.
-      const wanted = serverQuery.q ? [] : words();
-      const order = sort ? sort.value : "";
+      const wanted = wantedHere();
+      const order = orderHere();
       view = entries.filter(function (entry) {
         return wanted.every(function (word) { return entry.text.indexOf(word) !== -1; });
       });
-      if (ORDERS[order] && order !== serverQuery.sort) view.sort(ORDERS[order]);
-      else view.sort(function (a, b) { return a.seq - b.seq; });
+      view.sort(order ? ORDERS[order] : function (a, b) { return a.seq - b.seq; });
       place_ = new Map(view.map(function (entry, index) { return [entry, index]; }));
       if (!quiet) report();
       layout();
+    }
+
+    /** Entries from `from` on were paged in: shown as they are at the end of the list, when nothing is filtered
+     * or sorted here (else the list is made again). Only the rows from the last one on are laid out again. */
+    function appended(from) {
+      if (wantedHere().length || orderHere() || view.length !== from) {
+        refresh();
+        return;
+      }
+      for (let n = from; n < entries.length; n += 1) {
+        place_.set(entries[n], view.length);
+        view.push(entries[n]);
+      }
+      report();
+      layout(Math.max(0, rows.length - 1));
     }
 
     function report() {
@@ -232,6 +286,7 @@
         })
         .then(function (page) {
           if (asked !== generation) return false;
+          const from = entries.length;
           let added = 0;
           page.tasks.forEach(function (task) {
             const seq = entries.length;
@@ -247,7 +302,7 @@
           }
           if (!next && more) more.parentElement.remove();
           loading = null;
-          refresh();
+          appended(from);
           hooks.lightbox.cardsChanged();
           if (added) shared.announce(added + (added === 1 ? " more image" : " more images") + " loaded.");
           return true;
@@ -277,24 +332,29 @@
       };
     }
 
-    /** Rows as the stylesheet would draw them, for the list as shown and the grid's width now. */
-    function layout() {
+    /** Rows as the stylesheet would draw them, for the list as shown and the grid's width now; `from`: the first
+     * row that may have changed (rows before it are kept, when nothing else has). */
+    function layout(from) {
       const m = metrics();
+      const same = measure && measure.density === m.density && measure.width === m.width && measure.row === m.row &&
+        measure.gap === m.gap;
       if (m.density === "details" && measure && measure.width !== m.width) {
         entries.forEach(function (entry) { entry.height = 0; }); // measured at another width
       }
       measure = m;
-      rows = m.density === "images" ? justified(m) : columns(m);
+      const kept = same && from ? rows.slice(0, from) : [];
+      rows = m.density === "images" ? justified(m, kept) : columns(m, kept);
       height = rows.length ? rows[rows.length - 1].top + rows[rows.length - 1].height : 0;
       grid.style.height = height + "px";
       render();
     }
 
     /** The image grid: greedy lines of tiles at the row height, each full line stretched to the width. */
-    function justified(m) {
-      const out = [];
-      let start = 0;
-      let top = 0;
+    function justified(m, kept) {
+      const out = kept;
+      const before = kept[kept.length - 1];
+      let start = before ? before.end : 0;
+      let top = before ? before.top + before.height + m.rowGap : 0;
       while (start < view.length) {
         let end = start;
         let basis = 0;
@@ -318,14 +378,15 @@
     }
 
     /** The details grid: as many columns of at least `--column` as fit; a row is as tall as its tallest card. */
-    function columns(m) {
+    function columns(m, kept) {
       const count = Math.max(1, Math.floor((m.width + m.gap) / (m.column + m.gap)));
       const width = (m.width - m.gap * (count - 1)) / count;
       m.count = count;
       m.cell = width;
-      const out = [];
-      let top = 0;
-      for (let start = 0, r = 0; start < view.length; start += count, r += 1) {
+      const out = kept || [];
+      const before = out[out.length - 1];
+      let top = before ? before.top + before.height + m.rowGap : 0;
+      for (let start = before ? before.end : 0; start < view.length; start += count) {
         const end = Math.min(view.length, start + count);
         let rowHeight = 0;
         for (let n = start; n < end; n += 1) {
@@ -349,9 +410,14 @@
         width = measure.cell;
         left = (index - row.start) * (measure.cell + measure.gap);
       }
-      card.style.left = left + "px";
-      card.style.top = row.top + "px";
-      card.style.width = width + "px";
+      // Written only when changed: each write has the browser work out the card's style and layout again.
+      const spot = left + "," + row.top + "," + width;
+      if (spots.get(card) !== spot) {
+        spots.set(card, spot);
+        card.style.left = left + "px";
+        card.style.top = row.top + "px";
+        card.style.width = width + "px";
+      }
       return card;
     }
 
@@ -440,7 +506,7 @@
       });
       if (measure.density === "details" && added.length) measureRows(range);
       if (added.length) grid.dispatchEvent(new CustomEvent("cardsadded", { detail: added }));
-      if (range.below < window.innerHeight * AHEAD_SCREENS && next && !loading) loadMore();
+      if (range.below < window.innerHeight * AHEAD_SCREENS && next && !loading && settled) loadMore();
     }
 
     /** Details: read the real heights of the cards in the page; rows that were guessed get their real height. */
@@ -463,7 +529,7 @@
       if (!moved) return;
       const before = rows.map(function (row) { return row.top; });
       const firstVisible = rows.findIndex(function (row) { return row.top + row.height > viewportTop; });
-      rows = columns(measure, rows);
+      rows = columns(measure, []);
       height = rows.length ? rows[rows.length - 1].top + rows[rows.length - 1].height : 0;
       grid.style.height = height + "px";
       shown.forEach(function (card, entry) {
@@ -508,6 +574,7 @@
       if (first) bodyHeight = Math.max(0, first.height - first.el.offsetWidth / first.ratio);
     }
     grid.classList.add("is-windowed");
+    document.documentElement.classList.add("is-windowed");
     entries.forEach(function (entry) { shown.set(entry, entry.el); });
     refresh(true);
 

@@ -25,7 +25,7 @@ from gallery.web.assets import static_file_url
 from gallery.web.errors import UPSTREAM
 from gallery.web.viewmodels import blank_tasks, gallery_view, plural
 
-STATIC_FILES = ("style.css", "noscript.css", "gallery.js", "zoom.js", "compare.js", "pager.js", "favicon.svg")
+STATIC_FILES = ("style.css", "noscript.css", "gallery.js", "zoom.js", "compare.js", "favicon.svg")
 # Marks a folder as an export, so exporting into it again may replace it, and no other folder is ever touched.
 MARKER = ".flux-gallery-export"
 # A broken image is exported as the grey placeholder the live server answers with, so every link resolves.

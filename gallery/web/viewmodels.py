@@ -36,8 +36,8 @@ DANGLING = " \t\n,;:-–—·/"
 # "details" (cards with the prompt and settings under each image). The first is the default.
 DENSITIES = ("images", "details")
 # Thumbnails of about the first screenful load at once and first (fetchpriority="high"); the rest only when
-# scrolled near. A laptop shows about three rows of four to six tiles, a phone six rows of two or three.
-EAGER_IMAGES = 16
+# scrolled near. A laptop shows about three rows of six tiles, a large screen four of seven, a phone six of three.
+EAGER_IMAGES = 24
 
 
 class Urls(Protocol):
@@ -115,8 +115,10 @@ class ImageView:
 
     @property
     def request_json(self) -> str:
-        """The request body that makes this image again, as pretty JSON for the clipboard."""
-        return json.dumps(self.request, ensure_ascii=False, indent=2, sort_keys=True)  # as the JSON route sorts
+        """The request body that makes this image again, as compact JSON (the copy button lays it out)."""
+        # Sorted as the JSON route sorts, and as compact as JSON.stringify writes it: a card the script builds
+        # from the JSON carries the very same attribute.
+        return json.dumps(self.request, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
     def to_json(self) -> dict:
         return {

@@ -21,7 +21,7 @@ PAGE_TASKS = 48  # a task has one to four images: one page is at most about 200 
 # The first page is about a screenful, so its thumbnails come first; the script pages in the rest as JSON, in
 # pages this many times larger (fewer round trips: Recent may hold thousands of tasks).
 FIRST_PAGE_TASKS = 24
-JSON_PAGES = 4
+JSON_PAGES = 2
 NOTICE_COOKIE = "workspace_notice_seen"
 SORTS = {"recent": (("newest", "Newest first"), ("oldest", "Oldest first"), ("seed", "Seed")),
          "search": (("best", "Best match"), ("newest", "Newest first"), ("oldest", "Oldest first"),
@@ -129,22 +129,37 @@ def _grid(tasks: list[Task]) -> GalleryView:
 
 
 def _page(view: ListingView) -> Response:
+    s = services()
     # Recent and search show what this server has seen to anyone who may open it: say so, the first time.
     show_notice = not request.cookies.get(NOTICE_COOKIE)
-    comparison = compare.for_any()
-    share = share_meta(view.grid, None, comparison) if comparison else \
-        replace(share_meta(view.grid), title=view.heading) if view.grid.tasks else None
-    response = Response(render_template("listing.html", listing=view, page=view.grid, show_notice=show_notice,
-                                        sample_data=services().sample_data, featured=None, blanks=blank_tasks(),
-                                        compare=comparison,
-                                        share=share, density=density.current(), density_links=density.links(),
-                                        sort=view.sort or SORTS[view.kind][0][0], sort_options=SORTS[view.kind]))
+    shown = density.current()
+    # The page of a listing changes only with the tasks on it (and how they show: broken images, shapes learnt
+    # since): kept tasks never change, so a reload is served from memory, as a finished gallery's page is.
+    key = ("listing", request.full_path, request.host_url, shown, show_notice, view.next_cursor,
+           tuple((task.id, tuple((image.error, image.ratio) for image in task.images)) for task in view.grid.tasks))
+    if request.args.get(compare.PARAM):
+        key = None  # a compare link may name tasks from anywhere, some still generating: drawn afresh
+    page = s.pages.get(key) or s.pages.put(key, _render_listing(view, show_notice, shown))
+    unchanged = request.if_none_match.contains_weak(page.etag)
+    response = Response(status=304) if unchanged else Response(page.body, mimetype="text/html")
+    response.set_etag(page.etag, weak=True)
     response.headers["Cache-Control"] = "private, no-cache"
     density.remember(response)
     if show_notice:
         response.set_cookie(NOTICE_COOKIE, "1", max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
                             secure=request.is_secure)
     return response
+
+
+def _render_listing(view: ListingView, show_notice: bool, shown: str) -> str:
+    """The HTML of a page of a listing, in density `shown`, with a compare link's images at the top."""
+    comparison = compare.for_any()
+    share = share_meta(view.grid, None, comparison) if comparison else \
+        replace(share_meta(view.grid), title=view.heading) if view.grid.tasks else None
+    return render_template("listing.html", listing=view, page=view.grid, show_notice=show_notice,
+                           sample_data=services().sample_data, featured=None, blanks=blank_tasks(),
+                           compare=comparison, share=share, density=shown, density_links=density.links(),
+                           sort=view.sort or SORTS[view.kind][0][0], sort_options=SORTS[view.kind])
 
 
 def _json(view: ListingView) -> Response:

@@ -29,7 +29,7 @@ def references(html: str) -> set[str]:
     soup = BeautifulSoup(html, "html.parser")
     found = set()
     for tag in soup.find_all(True):
-        for attribute in ("href", "src", "data-full", "data-large", "data-copy-url"):
+        for attribute in ("href", "src", "data-full", "data-copy-url"):
             if tag.get(attribute):
                 found.add(tag[attribute])
         for candidate in (tag.get("srcset") or "").split(","):
@@ -118,7 +118,6 @@ def test_the_mixed_states_gallery_exports_its_status_cards_and_the_broken_image(
     assert "Image could not be loaded: the image host answered HTTP 404" in broken.get_text(" ", strip=True)
     # The lightbox can still step onto the broken card: it shows the same grey placeholder the server would.
     assert reopen(folder / broken["data-full"]).format == "WEBP"
-    assert reopen(folder / broken["data-large"]).format == "WEBP"
 
 
 def test_bad_ids_exit_non_zero_naming_them_before_any_upstream_call(app, emulator, tmp_path):

@@ -6,7 +6,7 @@ from pathlib import Path
 from flux_emulator import app as sample
 from gallery.flux.models import task_from_record
 from gallery.web.layout import RATIOS, ROW_HEIGHT, ratio_bucket, ratio_class, ratio_css
-from gallery.web.viewmodels import gallery_view
+from gallery.web.viewmodels import EAGER_IMAGES, gallery_view
 
 ROOT = Path(__file__).resolve().parents[2]
 STYLE = (ROOT / "static" / "style.css").read_text(encoding="utf-8")
@@ -59,11 +59,12 @@ def test_shapes_come_from_the_pixel_size_then_the_kept_image_then_the_ratio_then
 
 
 def test_the_first_screenful_loads_first_and_cards_without_images_have_their_tasks_shape():
-    ids = sample.SAMPLE_GALLERIES["Everything"]
+    ids = sample.SAMPLE_GALLERIES["Everything"] + tuple(sample.synthetic_id(n) for n in range(1, 11))
     tasks = [task_from_record(task_id, sample.task_record(sample.SAMPLES[task_id], "http://x/",
                                                           settled=task_id != sample.PENDING_ID)) for task_id in ids]
     cards = gallery_view(ids, tasks, Urls(), (384,)).cards
     images = [card for card in cards if card.image]
-    assert [card.eager for card in images] == [True] * 16 + [False] * (len(images) - 16)
+    first = min(EAGER_IMAGES, len(images) - 2)
+    assert [card.eager for card in images[:first]] == [True] * first and not images[-1].eager
     pending = next(card for card in cards if card.task.id == sample.PENDING_ID)
     assert pending.image is None and pending.task.shape == ratio_class(16, 9)

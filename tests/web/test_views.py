@@ -417,7 +417,8 @@ def test_unrelated_prompts_are_not_highlighted(client):
 def test_image_cards_carry_their_key_and_regenerate_request(client):
     card = soup(client.get(f"/tasks/{LAKE}")).select("li.card--image")[1]
     assert card["data-key"] == f"{LAKE}-1" and card["id"] == f"image-{LAKE}-1"
-    assert card["data-large"] == f"/thumb/{LAKE}/1/768" and card["data-full"] == f"/image/{LAKE}/1"
+    assert card.select_one("img")["srcset"].endswith(f"/thumb/{LAKE}/1/768 768w")  # the lightbox's first look
+    assert card["data-full"] == f"/image/{LAKE}/1"
     assert json.loads(card["data-request"]) == {
         "action": "generate", "prompt": "a mountain lake at sunrise, mist over the water, wide landscape",
         "size": "1344x768", "model": "flux-dev", "seed": 90412277}

@@ -151,3 +151,15 @@ def test_the_first_page_is_a_screenful_and_the_script_pages_in_larger_ones(works
     assert len(body["tasks"]) == workspace.PAGE_TASKS * workspace.JSON_PAGES
     older = soup(client.get(page.select_one("a#more")["href"]))  # without the script: pages of PAGE_TASKS
     assert len(card_tasks(older)) == workspace.PAGE_TASKS
+
+
+def test_a_page_of_recent_is_drawn_once_until_its_tasks_change(workspace_app, kept):
+    keep(kept, *[record(n, f"a paper lantern number {n}") for n in range(1, 4)])
+    client = workspace_app.test_client()
+    client.get("/recent")  # the first visit says what Recent shows; the next ones do not
+    first = client.get("/recent")
+    again = client.get("/recent", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304  # a reload costs no rendering and no bytes
+    keep(kept, record(4, "a paper lantern number 4"))
+    changed = client.get("/recent", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and task_id(4) in card_tasks(soup(changed))

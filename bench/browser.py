@@ -1,0 +1,291 @@
+"""The gallery in a real browser: Chromium (Debian's) driven by Playwright against the app under gunicorn.
+
+How soon the first thumbnail and the first screenful show, for a warm gallery of 10 tasks and for a Recent of
+5,000 kept images, against a plain page of `<img src=original>` for the first 50 of those images (the limit a
+gallery should stay near); the page's size (DOM nodes, JS heap); long tasks while scrolling Recent to its end;
+and layout shift. Every figure is a ratio against a baseline measured in the same run.
+
+    .venv/bin/python bench/browser.py [--quick] [--out FILE]     # this part alone; bench/bench.py runs it too
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flux_emulator import app as sample  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+VIEWPORT = {"width": 1280, "height": 860}
+KEPT = 5_000  # synthetic tasks in Recent
+GALLERY = 10  # tasks in the warm gallery
+PLAIN = 50  # images in the plain grid
+
+# Collected from before the first byte: when each image loaded and where it was then, layout shifts, long tasks.
+OBSERVE = """window.bench = {images: [], shifts: 0, longTasks: []};
+document.addEventListener("load", (event) => {
+  const img = event.target;
+  if (img.tagName !== "IMG" || !img.closest("#grid, .plain")) return;
+  const box = img.getBoundingClientRect();
+  window.bench.images.push({at: performance.now(), top: box.top + scrollY, bottom: box.bottom + scrollY,
+                            width: box.width});
+}, true);
+new PerformanceObserver((list) => list.getEntries().forEach((entry) => {
+  if (!entry.hadRecentInput) window.bench.shifts += entry.value;
+})).observe({type: "layout-shift", buffered: true});
+new PerformanceObserver((list) => list.getEntries().forEach((entry) => {
+  window.bench.longTasks.push({at: entry.startTime, duration: entry.duration});
+})).observe({type: "longtask", buffered: true});"""
+# The first image's load, and the last load of an image in the first screen (its top above the fold).
+FIRST_PAINTS = """() => {
+  const images = window.bench.images;
+  const screen = images.filter((image) => image.top < innerHeight && image.width > 0);
+  return {first: Math.min(...images.map((image) => image.at)), screen: Math.max(...screen.map((image) => image.at)),
+          count: screen.length, shifts: window.bench.shifts};
+}"""
+# Resolves once every image in the first screen has loaded.
+SCREEN_LOADED = """() => document.readyState === "complete" && Array.from(document.images)
+  .filter((img) => { const box = img.getBoundingClientRect(); return box.width > 0 && box.top < innerHeight; })
+  .every((img) => img.complete)"""
+# Scrolls Recent to its end half a screen a frame or two, as a quick reader would, waiting for each page of JSON:
+# the largest DOM seen, and the long tasks meanwhile.
+SCROLL = """async () => {
+  const frames = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const count = () => { let n = 0; const walk = document.createTreeWalker(document, NodeFilter.SHOW_ALL);
+                        while (walk.nextNode()) n += 1; return n; };
+  const from = performance.now(); let nodes = 0, elements = 0, steps = 0;
+  window.bench.longTasks = window.bench.longTasks.filter((task) => task.at < from);
+  for (;;) {
+    while (document.querySelector("#more[aria-busy]")) await new Promise((done) => setTimeout(done, 10));
+    await frames();
+    nodes = Math.max(nodes, count());
+    elements = Math.max(elements, document.getElementsByTagName("*").length);
+    steps += 1;
+    if (scrollY + innerHeight >= document.documentElement.scrollHeight - 1 && !document.querySelector("#more")) break;
+    scrollBy(0, innerHeight / 2);
+  }
+  await frames();
+  const tasks = window.bench.longTasks.filter((task) => task.at >= from);
+  return {nodes, elements, steps, seconds: (performance.now() - from) / 1000, long_tasks: tasks.length,
+          longest_task_ms: Math.max(0, ...tasks.map((task) => task.duration)),
+          cards: document.querySelectorAll("#grid > li").length, shifts: window.bench.shifts};
+}"""
+
+
+@contextmanager
+def servers(workdir: Path):
+    """The emulator and the app under gunicorn (as `make serve` runs it), with a database of the run's own."""
+    import bench
+
+    database = f"sqlite:///{workdir / 'gallery.db'}"
+    port = bench.free_port()
+    env = {"ACEDATACLOUD_API_BASE_URL": "", "ACEDATACLOUD_API_TOKEN": bench.TOKEN, "GALLERY_CACHE_DIR": str(workdir),
+           "GALLERY_DATABASE_URL": database, "GALLERY_ALLOW_PRIVATE_IMAGE_HOSTS": "true", "GALLERY_RATE_LIMIT": "0",
+           "GALLERY_IMAGE_RATE_LIMIT": "0"}
+    with bench.emulator() as emulator_url:
+        env["ACEDATACLOUD_API_BASE_URL"] = emulator_url
+        keep_synthetic(emulator_url, database, workdir)
+        args = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}",
+                "--log-level", "warning", "app:create_app()"]
+        with bench.process(args, env, f"http://127.0.0.1:{port}/healthz"):
+            yield f"http://127.0.0.1:{port}", emulator_url
+
+
+def keep_synthetic(emulator_url: str, database: str, workdir: Path) -> None:
+    """Keep KEPT synthetic tasks in the database, as viewing them once would (the records the emulator gives)."""
+    from app import create_app
+    from gallery.flux.models import task_from_record
+
+    app = create_app({"ACEDATACLOUD_API_BASE_URL": emulator_url, "ACEDATACLOUD_API_TOKEN": "unused",
+                      "EMULATOR": "off", "CACHE_DIR": str(workdir / "keeper"), "DATABASE_URL": database})
+    kept = app.extensions["gallery"].kept
+    for start in range(1, KEPT + 1, 500):
+        ids = [sample.synthetic_id(n) for n in range(start, min(start + 500, KEPT + 1))]
+        records = [(task_id, sample.task_record(sample.SAMPLES[task_id], emulator_url + "/")) for task_id in ids]
+        kept.keep_many([(task_from_record(task_id, record), record) for task_id, record in records], "import")
+    app.extensions["gallery"].close()
+
+
+def warm(app_url: str, ids: list[str]) -> None:
+    """Tasks, thumbnails (both sizes) and originals on the server's disk, as for a gallery looked at before."""
+    session = requests.Session()
+    for start in range(0, len(ids), 50):
+        session.get(f"{app_url}/api/tasks/{','.join(ids[start:start + 50])}", timeout=120).raise_for_status()
+    for task_id in ids:
+        for path in (f"/thumb/{task_id}/0/384", f"/thumb/{task_id}/0/768", f"/image/{task_id}/0"):
+            session.get(app_url + path, timeout=120).raise_for_status()
+
+
+def plain_grid(ids: list[str]) -> str:
+    """A page with nothing but the originals in a grid: the least a browser can do to show them (no stylesheet,
+    no script: the server's CSP allows no inline style, and none is needed)."""
+    images = "".join(f'<img src="/image/{task_id}/0" width="240" height="240" alt="">' for task_id in ids)
+    return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>plain</title></head>"
+            f"<body><div class=plain>{images}</div></body></html>")
+
+
+@contextmanager
+def served(html: str):
+    """`html` as a file the app serves itself (its plain /static/ route), so both pages cost one round trip."""
+    folder = ROOT / "static" / ".bench-browser"
+    folder.mkdir(exist_ok=True)
+    (folder / "plain.html").write_text(html, encoding="utf-8")
+    try:
+        yield "/static/.bench-browser/plain.html"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def first_screen(browser, url: str) -> dict:
+    """A cold browser (nothing cached) opening `url`: times to the first image and to the first screenful."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(OBSERVE)
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function(SCREEN_LOADED, timeout=120_000)
+    page.wait_for_timeout(200)  # late layout shifts count too
+    found = page.evaluate(FIRST_PAINTS)
+    context.close()
+    return found
+
+
+def median_of(runs: list[dict]) -> dict:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def scroll_recent(browser, app_url: str, thumbnail: bytes) -> dict:
+    """Recent scrolled to its end: the page's size and the long tasks meanwhile. Thumbnails past the first screen
+    come from one kept file (5,000 cold thumbnails would time the server's Pillow, not the page)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(OBSERVE)
+    page = context.new_page()
+    page.route("**/thumb/**", lambda route: route.fulfill(body=thumbnail, content_type="image/webp",
+                                                          headers={"Cache-Control": "public, max-age=31536000"}))
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    page.goto(f"{app_url}/recent")
+    page.wait_for_function(SCREEN_LOADED, timeout=120_000)
+    found = page.evaluate(SCROLL)
+    metrics = {metric["name"]: metric["value"] for metric in cdp.send("Performance.getMetrics")["metrics"]}
+    found["live_nodes_before_gc"] = int(metrics["Nodes"])  # cards taken out of the page, not collected yet
+    cdp.send("HeapProfiler.collectGarbage")
+    metrics = {metric["name"]: metric["value"] for metric in cdp.send("Performance.getMetrics")["metrics"]}
+    found["heap_mb"] = metrics["JSHeapUsedSize"] / 2**20
+    found["live_nodes"] = int(metrics["Nodes"])  # after a collection: what the page really holds on to
+    context.close()
+    return found
+
+
+def run(quick: bool = False) -> dict:
+    """Every figure of the browser benchmark, with its baseline."""
+    from playwright.sync_api import sync_playwright
+
+    repeat = 3 if quick else 5
+    gallery_ids = [sample.synthetic_id(n) for n in range(1, GALLERY + 1)]
+    newest = [sample.synthetic_id(n) for n in range(KEPT, KEPT - PLAIN, -1)]  # Recent's first images
+    with tempfile.TemporaryDirectory(prefix="flux-bench-browser-") as workdir, servers(Path(workdir)) as (app_url, _), \
+            served(plain_grid(newest)) as plain_path:
+        warm(app_url, gallery_ids + newest)
+        gallery = f"{app_url}/tasks/{','.join(gallery_ids)}"
+        for page in (gallery, f"{app_url}/recent"):  # the page cache holds them, as after a first visit
+            requests.get(page, timeout=60).raise_for_status()
+        thumbnail = requests.get(f"{app_url}/thumb/{newest[0]}/0/384", timeout=60).content
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            runs = {"plain": [], "gallery": [], "recent": []}
+            for _ in range(repeat):  # interleaved, so a busy moment of the machine falls on all three alike
+                runs["plain"].append(first_screen(browser, app_url + plain_path))
+                runs["gallery"].append(first_screen(browser, gallery))
+                runs["recent"].append(first_screen(browser, f"{app_url}/recent"))
+            scrolled = scroll_recent(browser, app_url, thumbnail)
+            browser.close()
+    result = {name: median_of(found) for name, found in runs.items()}
+    result["scroll"] = scrolled
+    result["repeat"] = repeat
+    plain, gallery_run, recent = result["plain"], result["gallery"], result["recent"]
+    result["ratios"] = {
+        "recent_screen_to_gallery_screen": recent["screen"] / gallery_run["screen"],
+        "gallery_first_to_plain_first": gallery_run["first"] / plain["first"],
+        "recent_first_to_plain_first": recent["first"] / plain["first"],
+        "gallery_screen_to_plain_screen": gallery_run["screen"] / plain["screen"],
+        "recent_screen_to_plain_screen": recent["screen"] / plain["screen"],
+    }
+    return result
+
+
+def table(result: dict) -> list[str]:
+    """Rows of bench.py's table (| figure | value | baseline | ratio | target |)."""
+    plain, gallery, recent, scroll, ratio = (result[key] for key in ("plain", "gallery", "recent", "scroll", "ratios"))
+    return [
+        f"| first thumbnail, warm 10-task gallery | {gallery['first']:.0f} ms | {plain['first']:.0f} ms plain grid of "
+        f"originals | {ratio['gallery_first_to_plain_first']:.2f}× | ≤ 1.5× |",
+        f"| first thumbnail, Recent of {KEPT:,} | {recent['first']:.0f} ms | {plain['first']:.0f} ms plain grid | "
+        f"{ratio['recent_first_to_plain_first']:.2f}× | ≤ 1.5× |",
+        f"| first screenful, warm 10-task gallery ({gallery['count']:.0f} images) | {gallery['screen']:.0f} ms | "
+        f"{plain['screen']:.0f} ms plain grid's ({plain['count']:.0f}) | "
+        f"{ratio['gallery_screen_to_plain_screen']:.2f}× | ≤ 1× |",
+        f"| first screenful, Recent of {KEPT:,} ({recent['count']:.0f} images) | {recent['screen']:.0f} ms | "
+        f"{gallery['screen']:.0f} ms 10-task gallery | {ratio['recent_screen_to_gallery_screen']:.2f}× | ≤ 1.2× |",
+        f"| Recent's first screenful against the plain grid's | {recent['screen']:.0f} ms | {plain['screen']:.0f} ms | "
+        f"{ratio['recent_screen_to_plain_screen']:.2f}× | ≤ 1× |",
+        f"| DOM nodes, scrolling Recent of {KEPT:,} to its end | {scroll['nodes']:,} (elements {scroll['elements']:,}) "
+        f"| — | — | ≤ 3,000 |",
+        f"| JS heap after scrolling to the end | {scroll['heap_mb']:.1f} MiB | — | — | reported |",
+        f"| live DOM nodes after scrolling to the end (in the page or not), after a garbage collection | "
+        f"{scroll['live_nodes']:,} ({scroll['live_nodes_before_gc']:,} before it) | — | — | reported: no leak |",
+        f"| long tasks while scrolling ({scroll['steps']} screens, {scroll['seconds']:.1f} s) | "
+        f"{scroll['long_tasks']}, longest {scroll['longest_task_ms']:.0f} ms | — | — | none over 50 ms |",
+        f"| layout shift while loading: gallery, Recent; while scrolling | {gallery['shifts']:.3f}, "
+        f"{recent['shifts']:.3f}; {scroll['shifts']:.3f} | — | — | < 0.02 |",
+    ]
+
+
+def verdicts(result: dict) -> list[tuple[str, bool]]:
+    """Each browser target, met or not in this run."""
+    ratio, scroll = result["ratios"], result["scroll"]
+    return [
+        ("first thumbnail within 1.5× of a plain grid's first original (gallery and Recent)",
+         max(ratio["gallery_first_to_plain_first"], ratio["recent_first_to_plain_first"]) <= 1.5),
+        ("every first-screen thumbnail before the plain grid's first screen (gallery and Recent)",
+         max(ratio["gallery_screen_to_plain_screen"], ratio["recent_screen_to_plain_screen"]) <= 1.0),
+        (f"Recent of {KEPT:,}: first screenful within 1.2× of a 10-task gallery's",
+         ratio["recent_screen_to_gallery_screen"] <= 1.2),
+        (f"Recent of {KEPT:,}: at most 3,000 DOM nodes at any scroll position", scroll["nodes"] <= 3000),
+        ("no long task over 50 ms while scrolling", scroll["longest_task_ms"] <= 50),
+        ("layout shift under 0.02", max(result["gallery"]["shifts"], result["recent"]["shifts"],
+                                        scroll["shifts"]) < 0.02),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--out", help="write the figures here as JSON")
+    options = parser.parse_args()
+    started = time.monotonic()
+    result = run(options.quick)
+    print("| figure | value | baseline | ratio | target |\n|---|---|---|---|---|")
+    print("\n".join(table(result)))
+    print()
+    for name, met in verdicts(result):
+        print(f"{'met    ' if met else 'NOT MET'}  {name}")
+    print(f"\n{time.monotonic() - started:.0f} s")
+    if options.out:
+        Path(options.out).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
