@@ -969,14 +969,18 @@ def test_pages_are_accessible_and_error_free(read_only_pages, emulator, axe_sour
 COMPARED = ",".join(f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[:3])
 NEW_VIEWS = {
     "compare": f"{ITERATIONS}?compare={COMPARED}",
+    "compare slider": f"{ITERATIONS}?compare={COMPARED.rsplit(',', 1)[0]}",
     "details": f"{EVERYTHING}?density=details",
     "recent": "/recent",
+    "lightbox at 100%": f"{SMALL}?image={LAKE}-0",
 }
 
 
 @pytest.mark.parametrize(("name", "view", "scheme"), [
-    ("compare", "desktop", "light"), ("compare", "phone", "dark"), ("details", "phone", "light"),
-    ("details", "desktop", "dark"), ("recent", "desktop", "light"), ("recent", "phone", "dark")])
+    ("compare", "desktop", "light"), ("compare", "phone", "dark"), ("compare slider", "desktop", "dark"),
+    ("compare slider", "phone", "light"), ("details", "phone", "light"), ("details", "desktop", "dark"),
+    ("recent", "desktop", "light"), ("recent", "phone", "dark"), ("lightbox at 100%", "desktop", "dark"),
+    ("lightbox at 100%", "phone", "light")])
 def test_the_new_views_are_accessible(browse, axe_source, name, view, scheme):
     first = f"/api/tasks/{MULTI},{DONE},{LAKE}" if name == "recent" else NEW_VIEWS[name]  # viewing keeps them
     page = browse.open(first, view=view, scheme=scheme)
@@ -984,6 +988,14 @@ def test_the_new_views_are_accessible(browse, axe_source, name, view, scheme):
         page.goto(NEW_VIEWS[name])
         page.locator(f"#image-{DONE}-0 .card__pick").click()  # the tray and the checks, shown
         expect(page.locator("#compare-tray")).to_be_visible()
+    elif name == "compare slider":
+        page.get_by_role("button", name="Slider").click()
+        expect(page.locator("#compare-split")).to_be_visible()
+    elif name == "lightbox at 100%":
+        page.wait_for_function(f"() => document.getElementById('lightbox-image').getAttribute('src') === "
+                               f"'/image/{LAKE}/0' && document.getElementById('lightbox-image').complete")
+        page.keyboard.press("z")
+        expect(page.locator("#lightbox-image")).to_have_class(re.compile(r"\bis-zoomed\b"))
     problems = axe_problems(page, axe_source)
     assert problems == [], f"{name} ({view}, {scheme}):\n" + "\n".join(problems)
 
@@ -1194,6 +1206,31 @@ def test_compare_zooms_and_pans_every_image_in_step_and_slides(browse):
     assert page.evaluate(PANES)[1]["clip"] == "inset(0px 0px 0px 20%)"
     layout = page.evaluate(PANES)
     assert abs(layout[0]["left"] - layout[1]["left"]) < 1e-3  # one over the other
+
+
+def test_on_a_phone_compare_stacks_the_images_and_a_pinch_zooms_them_all(browse):
+    keys = ",".join(f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[:2])
+    page = browse.open(f"{ITERATIONS}?compare={keys}", view="phone")
+    page.wait_for_function(ORIGINALS_IN, timeout=20_000)
+    views = page.locator(".compare__view")
+    first, second = views.nth(0).bounding_box(), views.nth(1).bounding_box()
+    assert second["y"] >= first["y"] + first["height"] and abs(second["x"] - first["x"]) < 1  # one under the other
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    fitted = page.evaluate(PANES)
+    # Two fingers on the first image, moving apart sideways (as Chromium's touch input sends them).
+    cdp = page.context.new_cdp_session(page)
+    x, y = first["x"] + first["width"] / 2, first["y"] + first["height"] / 2
+
+    def touch(kind: str, spread: float) -> None:
+        points = [] if kind == "touchEnd" else [{"x": x - spread, "y": y, "id": 0}, {"x": x + spread, "y": y, "id": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    touch("touchStart", 20)
+    for spread in range(30, 130, 10):
+        touch("touchMove", spread)
+    touch("touchEnd", 0)
+    pinched = page.evaluate(PANES)
+    assert same(pinched[0], pinched[1]) and pinched[0]["width"] > fitted[0]["width"] * 2, pinched
 
 
 def test_the_lightbox_shows_the_original_at_100_percent(browse):
