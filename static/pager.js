@@ -20,6 +20,7 @@
     shared.autoSizes = false; // see imageCard in gallery.js: cards made here are dropped again
     const filter = shared.byId("filter");
     const sort = shared.byId("sort");
+    const picksOnly = shared.byId("picks-only");
     const status = shared.byId("filter-status");
     const empty = shared.byId("filter-empty");
     const summary = shared.byId("summary");
@@ -35,7 +36,8 @@
     let next = grid.dataset.next || null;
     let loading = null; // the promise of the page being fetched
     let generation = 0; // a new query makes older answers stale
-    let serverQuery = { q: "", sort: grid.dataset.sort || "" }; // what the list in hand was asked with
+    // What the list in hand was asked with: words, an order, only picks.
+    let serverQuery = { q: "", sort: grid.dataset.sort || "", picks: grid.dataset.picks === "1" };
     let measure = null; // what the last layout was made for
     let bodyHeight = 0; // details: a card's height under its image, measured
     const full = new Map(); // built cards kept for the lightbox (only the last few)
@@ -70,6 +72,7 @@
         done: element.dataset.status === "done", ratio: shapeOf(element), seed: element.dataset.seed || "",
         created: element.dataset.created || "", taskId: element.dataset.task,
         text: hooks.searchText(element), height: 0,
+        picks: Number(element.dataset.picks) || 0, comments: Number(element.dataset.comments) || 0,
       };
     }
 
@@ -94,6 +97,7 @@
         done: Boolean(image), ratio: Number(((image ? image.thumb.shape : task.shape) || "ar1000").slice(2)) / 1000,
         seed: (image && image.seed) || "", created: task.created_at || "", taskId: task.id,
         text: [prompt, image ? image.seed || "" : "", task.model || "", task.id].join(" ").toLowerCase(), height: 0,
+        picks: (image && Number(image.picks)) || 0, comments: (image && Number(image.comments)) || 0,
       };
     }
 
@@ -174,7 +178,13 @@
       newest: function (a, b) { return -byCreated(a, b) || a.seq - b.seq; },
       oldest: function (a, b) { return byCreated(a, b) || a.seq - b.seq; },
       seed: function (a, b) { return seedOrder(a, b) || a.seq - b.seq; },
+      picks: function (a, b) { return b.picks - a.picks || b.comments - a.comments || a.seq - b.seq; },
     };
+
+    /** Only picks, here: when the box is ticked and the list in hand is not the server's answer to that. */
+    function picksHere() {
+      return Boolean(picksOnly && picksOnly.checked && !serverQuery.picks);
+    }
 
     /** Words to look for here: none when the server looked for them already (it understands more of them:
      * `model:flux-dev`, word starts, Chinese, than a look for the plain text would). */
@@ -193,8 +203,10 @@
     function refresh(quiet) {
       const wanted = wantedHere();
       const order = orderHere();
+      const picked = picksHere();
       view = entries.filter(function (entry) {
-        return wanted.every(function (word) { return entry.text.indexOf(word) !== -1; });
+        return wanted.every(function (word) { return entry.text.indexOf(word) !== -1; }) &&
+          (!picked || entry.picks > 0);
       });
       view.sort(order ? ORDERS[order] : function (a, b) { return a.seq - b.seq; });
       place_ = new Map(view.map(function (entry, index) { return [entry, index]; }));
@@ -205,7 +217,7 @@
     /** Entries from `from` on were paged in: shown as they are at the end of the list, when nothing is filtered
      * or sorted here (else the list is made again). Only the rows from the last one on are laid out again. */
     function appended(from) {
-      if (wantedHere().length || orderHere() || view.length !== from) {
+      if (wantedHere().length || orderHere() || picksHere() || view.length !== from) {
         refresh();
         return;
       }
@@ -218,7 +230,7 @@
     }
 
     function report() {
-      const filtered = words().length > 0;
+      const filtered = words().length > 0 || Boolean(picksOnly && picksOnly.checked);
       const images = view.filter(function (entry) { return entry.done; }).length;
       if (status) {
         status.textContent = !filtered ? ""
@@ -242,10 +254,11 @@
       window.clearTimeout(filterTimer);
       const order = sort ? sort.value : "";
       const ownOrder = grid.dataset.listing === "search" ? "best" : "newest";
-      const wanted = { q: words().join(" "), sort: order === ownOrder ? "" : order };
-      if (wanted.q === serverQuery.q && wanted.sort === serverQuery.sort) {
+      const wanted = { q: words().join(" "), sort: order === ownOrder ? "" : order,
+                       picks: Boolean(picksOnly && picksOnly.checked) };
+      if (wanted.q === serverQuery.q && wanted.sort === serverQuery.sort && wanted.picks === serverQuery.picks) {
         refresh(); // the list in hand is the server's answer to exactly this
-      } else if (!next && !serverQuery.q) {
+      } else if (!next && !serverQuery.q && !serverQuery.picks) {
         refresh(); // the whole listing is here: filter and sort it in place
       } else {
         filterTimer = window.setTimeout(function () { ask(wanted); }, wanted.q !== serverQuery.q ? FILTER_WAIT_MS : 0);
@@ -260,6 +273,7 @@
       const url = new URL(text ? grid.dataset.searchApi : grid.dataset.listingApi, window.location.href);
       if (text) url.searchParams.set("q", text);
       if (wanted.sort) url.searchParams.set("sort", wanted.sort);
+      if (wanted.picks) url.searchParams.set("picks", "1");
       entries = [];
       byKey.clear();
       clear();
@@ -600,6 +614,7 @@
     });
     if (filter) filter.addEventListener("input", changed);
     if (sort) sort.addEventListener("change", changed);
+    if (picksOnly) picksOnly.addEventListener("change", changed);
 
     hooks.lightbox.setSource({
       list: function () { return view.filter(function (entry) { return entry.done; }); },
@@ -621,6 +636,20 @@
       loadMore: loadMore,
       fullCard: fullCard,
       find: function (key) { return byKey.get(key) || null; },
+      /** The image cards' keys as shown: filtered and in order, in the page or not. */
+      keys: function () {
+        return view.filter(function (entry) { return entry.done; }).map(function (entry) { return entry.key; });
+      },
+      /** Picks and comments changed ({key: {picks, comments}}): a list sorted or filtered by them follows. */
+      marksChanged: function (changes) {
+        Object.keys(changes || {}).forEach(function (key) {
+          const entry = byKey.get(key);
+          if (!entry) return;
+          entry.picks = Number(changes[key].picks) || 0;
+          entry.comments = Number(changes[key].comments) || 0;
+        });
+        if (orderHere() === "picks" || picksHere()) refresh(true);
+      },
     };
   };
 })();

@@ -901,8 +901,8 @@ def test_the_new_views_are_accessible(browse, axe_source, name, view, scheme):
     page = browse.open(first, view=view, scheme=scheme)
     if name == "recent":
         page.goto(NEW_VIEWS[name])
-        page.locator(f"#image-{DONE}-0 .card__pick").click()  # the tray and the checks, shown
-        expect(page.locator("#compare-tray")).to_be_visible()
+        page.locator(f"#image-{DONE}-0 .card__select").click()  # the tray and the checks, shown
+        expect(page.locator("#select-tray")).to_be_visible()
     problems = axe_problems(page, axe_source)
     assert problems == [], f"{name} ({view}, {scheme}):\n" + "\n".join(problems)
 
@@ -1048,18 +1048,19 @@ ORIGINALS_IN = """() => Array.from(document.querySelectorAll(".compare__image"))
 def test_compare_opens_from_a_selection_by_keyboard_and_its_link_reopens_it(browse, live_server):
     first, second = (f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[1:3])
     page = browse.open(ITERATIONS)
-    page.locator(f"#image-{first} .card__pick").focus()
+    page.locator(f"#image-{first} .card__select").focus()
     page.keyboard.press("Space")
-    expect(page.locator("#compare-count")).to_have_text("1 selected: pick one more")
+    expect(page.locator("#select-count")).to_have_text("1 selected")
+    expect(page.locator("#compare-open")).to_be_hidden()
     # The second from the lightbox.
     page.locator(f"#image-{second} .card__media").focus()
     page.keyboard.press("Enter")
-    pick = page.locator("#lightbox-pick")
+    pick = page.locator("#lightbox-select")
     pick.focus()
     page.keyboard.press("Enter")
     assert pick.get_attribute("aria-pressed") == "true"
     page.keyboard.press("Escape")
-    assert page.locator(f"#image-{second} .card__pick").get_attribute("aria-pressed") == "true"
+    assert page.locator(f"#image-{second} .card__select").get_attribute("aria-pressed") == "true"
     page.locator("#compare-open").focus()
     page.keyboard.press("Enter")
     page.wait_for_url(f"**?compare={first},{second}")
