@@ -73,6 +73,7 @@
         created: element.dataset.created || "", taskId: element.dataset.task,
         text: hooks.searchText(element), height: 0,
         picks: Number(element.dataset.picks) || 0, comments: Number(element.dataset.comments) || 0,
+        item: element.dataset.item || null,
       };
     }
 
@@ -99,6 +100,31 @@
         text: [prompt, image ? image.seed || "" : "", task.model || "", task.id].join(" ").toLowerCase(), height: 0,
         picks: (image && Number(image.picks)) || 0, comments: (image && Number(image.comments)) || 0,
       };
+    }
+
+    /** A JSON page's cards into the list: a listing's tasks, or a collection's items (a task, or some of its
+     * images); the number of images added. */
+    function take(page) {
+      let added = 0;
+      const items = page.items || page.tasks.map(function (task) { return { ref: null, task: task, image_indexes: null }; });
+      items.forEach(function (item) {
+        const task = item.task;
+        const seq = entries.length;
+        if (task.status === "done") {
+          const wanted = item.image_indexes;
+          task.images.forEach(function (image) {
+            if (wanted && wanted.indexOf(image.index) < 0) return;
+            const entry = fromJson(task, image, seq);
+            entry.item = item.ref;
+            added += add(entry) ? 1 : 0;
+          });
+        } else {
+          const entry = fromJson(task, null, seq);
+          entry.item = item.ref;
+          added += add(entry) ? 1 : 0;
+        }
+      });
+      return added;
     }
 
     function add(entry) {
@@ -181,6 +207,12 @@
       picks: function (a, b) { return b.picks - a.picks || b.comments - a.comments || a.seq - b.seq; },
     };
 
+    /** The order the listing comes in from the server when none is asked for. */
+    function ownOrder() {
+      const kind = grid.dataset.listing;
+      return kind === "search" ? "best" : kind === "collection" ? "link" : "newest";
+    }
+
     /** Only picks, here: when the box is ticked and the list in hand is not the server's answer to that. */
     function picksHere() {
       return Boolean(picksOnly && picksOnly.checked && !serverQuery.picks);
@@ -195,7 +227,7 @@
     /** The order to put the list in here, or "" when it came from the server in the order asked for. */
     function orderHere() {
       const order = sort ? sort.value : "";
-      const served = serverQuery.sort || (grid.dataset.listing === "search" ? "best" : "newest");
+      const served = serverQuery.sort || ownOrder();
       return ORDERS[order] && order !== served ? order : "";
     }
 
@@ -253,8 +285,7 @@
     function changed() {
       window.clearTimeout(filterTimer);
       const order = sort ? sort.value : "";
-      const ownOrder = grid.dataset.listing === "search" ? "best" : "newest";
-      const wanted = { q: words().join(" "), sort: order === ownOrder ? "" : order,
+      const wanted = { q: words().join(" "), sort: order === ownOrder() ? "" : order,
                        picks: Boolean(picksOnly && picksOnly.checked) };
       if (wanted.q === serverQuery.q && wanted.sort === serverQuery.sort && wanted.picks === serverQuery.picks) {
         refresh(); // the list in hand is the server's answer to exactly this
@@ -301,17 +332,9 @@
         .then(function (page) {
           if (asked !== generation) return false;
           const from = entries.length;
-          let added = 0;
-          page.tasks.forEach(function (task) {
-            const seq = entries.length;
-            if (task.status === "done") {
-              task.images.forEach(function (image) { added += add(fromJson(task, image, seq)) ? 1 : 0; });
-            } else {
-              added += add(fromJson(task, null, seq)) ? 1 : 0;
-            }
-          });
-          next = page.next_url || null;
-          if (more && page.next && !more.parentElement.hidden) {
+          const added = take(page);
+          next = page.next_url || (page.items ? page.next : null) || null;
+          if (more && page.next && !page.items && !more.parentElement.hidden) {
             more.href = more.href.replace(/([?&]cursor=)[^&]*/, "$1" + encodeURIComponent(page.next));
           }
           if (!next && more) more.parentElement.remove();
@@ -639,6 +662,61 @@
       /** The image cards' keys as shown: filtered and in order, in the page or not. */
       keys: function () {
         return view.filter(function (entry) { return entry.done; }).map(function (entry) { return entry.key; });
+      },
+      /** Whether the whole listing is in the list (no page left on the server). */
+      complete: function () { return !next; },
+      /** The collection's items in the list, in its order. */
+      items: function () {
+        const seen = [];
+        entries.forEach(function (entry) {
+          if (entry.item && seen[seen.length - 1] !== entry.item) seen.push(entry.item);
+        });
+        return seen;
+      },
+      /** Put the cards of `item` right after those of `after` (null: first), as the server now has them. */
+      moveItem: function (item, after) {
+        const moving = entries.filter(function (entry) { return entry.item === item; });
+        if (!moving.length) return false;
+        const rest = entries.filter(function (entry) { return entry.item !== item; });
+        let at = 0;
+        if (after !== null) {
+          for (let n = rest.length - 1; n >= 0; n -= 1) {
+            if (rest[n].item === after) {
+              at = n + 1;
+              break;
+            }
+          }
+        }
+        entries = rest.slice(0, at).concat(moving, rest.slice(at));
+        entries.forEach(function (entry, index) { entry.seq = index; });
+        refresh(true);
+        return true;
+      },
+      /** Take the cards of these items out of the list. */
+      removeItems: function (items) {
+        const gone = new Set(items);
+        entries = entries.filter(function (entry) {
+          if (!gone.has(entry.item)) return true;
+          byKey.delete(entry.key);
+          const card = shown.get(entry);
+          if (card) {
+            card.remove();
+            shown.delete(entry);
+          }
+          return false;
+        });
+        refresh();
+        hooks.lightbox.cardsChanged();
+      },
+      /** Items that arrived (a page of a collection's JSON), added at the end of the list. */
+      append: function (page) {
+        const from = entries.length;
+        const added = take(page);
+        if (added) {
+          appended(from);
+          hooks.lightbox.cardsChanged();
+        }
+        return added;
       },
       /** Picks and comments changed ({key: {picks, comments}}): a list sorted or filtered by them follows. */
       marksChanged: function (changes) {
