@@ -168,7 +168,7 @@
 
     /** Moves make sense in the collection's own order with every card shown. */
     function canMove() {
-      return (!sort || sort.value === "link") && (!filter || !filter.value.trim()) && !(picksOnly && picksOnly.checked);
+      return (!sort || sort.value === "order") && (!filter || !filter.value.trim()) && !(picksOnly && picksOnly.checked);
     }
 
     function itemsInOrder() {
@@ -408,7 +408,7 @@
       if (version) url.searchParams.set("version", version);
       fetchJson(url.pathname + url.search)
         .then(function (collection) {
-          if (!collection || collection.version === version) {
+          if (!collection || collection.changed === false || collection.version === version) {
             delay = Math.min(POLL_MAX_MS, delay * POLL_GROWTH);
             return null;
           }

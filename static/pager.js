@@ -210,7 +210,7 @@
     /** The order the listing comes in from the server when none is asked for. */
     function ownOrder() {
       const kind = grid.dataset.listing;
-      return kind === "search" ? "best" : kind === "collection" ? "link" : "newest";
+      return kind === "search" ? "best" : kind === "collection" ? "order" : "newest";
     }
 
     /** Only picks, here: when the box is ticked and the list in hand is not the server's answer to that. */
