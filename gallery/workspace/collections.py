@@ -355,6 +355,14 @@ class Collections:
                 following = _cursor("c", last.position, last.id) if last else None
             return ItemPage(_info(row), [Ref(r.task_id, r.image_index) for r in rows[:limit]], following)
 
+    def contains(self, slug: str, ref: Ref) -> bool:
+        """Whether an image is in the collection, by itself or as part of a whole task."""
+        with self._session() as session:
+            row = self._find(session, slug)
+            return session.scalar(select(func.count()).select_from(CollectionItem).where(
+                CollectionItem.collection_id == row.id, CollectionItem.task_id == ref.task_id,
+                CollectionItem.image_index.in_((ref.index, WHOLE_TASK)))) > 0
+
     def all_items(self, slug: str, chunk: int = 500) -> Iterable[list[Ref]]:
         """Every item in order, `chunk` at a time (for the zip and the export: flat memory)."""
         cursor = None
@@ -526,11 +534,12 @@ class Collections:
     # --- what pages show ----------------------------------------------------------------------------------------
 
     def marks(self, images: Iterable[tuple[str, int]], viewer: str) -> dict[tuple[str, int], Marks]:
-        """Picks and comment counts of `images` (task ID, index) as `viewer` sees them, in one query; images
-        with neither are left out."""
+        """Picks and comment counts of `images` (task ID, index; index WHOLE_TASK: any image of that task) as
+        `viewer` sees them, in one query; images with neither are left out."""
         wanted = set(images)
         if not wanted:
             return {}
+        whole = {task_id for task_id, index in wanted if index == WHOLE_TASK}
         task_ids = sorted({task_id for task_id, _ in wanted})
         picks = select(Pick.task_id, Pick.image_index, literal_column("'p'").label("kind"), Pick.name,
                        Pick.author_id, Pick.id.label("n")).where(Pick.task_id.in_(task_ids))
@@ -542,7 +551,7 @@ class Collections:
         with self._session() as session:
             for row in session.execute(union_all(picks, notes).order_by("n")):
                 key = (row.task_id, row.image_index)
-                if key not in wanted:
+                if key not in wanted and row.task_id not in whole:
                     continue
                 if row.kind == "p":
                     counts[key].picks.append((row.name, row.author_id))
