@@ -59,9 +59,11 @@
       const wrapper = document.createElement("div");
       wrapper.className = "inline-edit__box inline-edit__box--" + field;
       wrapper.append(input, help, error);
-      shown.hidden = true;
+      // The heading itself makes way for the field (a field inside a heading would be read as its text).
+      const host = shown.closest("h1") || shown;
+      host.hidden = true;
       button.hidden = true;
-      shown.after(wrapper);
+      host.after(wrapper);
       input.focus();
       input.select();
       let settled = false;
@@ -72,7 +74,7 @@
         editing[field] = false;
         if (value !== null) show(field, value);
         wrapper.remove();
-        shown.hidden = false;
+        host.hidden = false;
         button.hidden = false;
         button.focus();
       }

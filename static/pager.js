@@ -26,6 +26,7 @@
     const summary = shared.byId("summary");
     const more = shared.byId("more");
 
+    const itemRefs = (grid.dataset.items || "").split(" ").filter(Boolean);
     let entries = []; // every card loaded, in the server's order
     let view = []; // those shown: filtered and sorted
     const byKey = new Map();
@@ -73,7 +74,8 @@
         created: element.dataset.created || "", taskId: element.dataset.task,
         text: hooks.searchText(element), height: 0,
         picks: Number(element.dataset.picks) || 0, comments: Number(element.dataset.comments) || 0,
-        item: element.dataset.item || null,
+        // A collection's page names the item each of its tasks stands for, in the cards' order (data-order).
+        item: element.dataset.item || itemRefs[Number(element.dataset.order)] || null,
       };
     }
 
