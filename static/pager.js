@@ -68,6 +68,8 @@
     }
 
     function fromElement(element, seq) {
+      const item = element.dataset.item || itemRefs[Number(element.dataset.order)];
+      if (item) element.dataset.item = item; // collection.js moves and removes cards by the item they stand for
       return {
         key: element.dataset.key || element.id, task: null, image: null, el: element, own: true, seq: seq,
         done: element.dataset.status === "done", ratio: shapeOf(element), seed: element.dataset.seed || "",
@@ -75,7 +77,7 @@
         text: hooks.searchText(element), height: 0,
         picks: Number(element.dataset.picks) || 0, comments: Number(element.dataset.comments) || 0,
         // A collection's page names the item each of its tasks stands for, in the cards' order (data-order).
-        item: element.dataset.item || itemRefs[Number(element.dataset.order)] || null,
+        item: item || null,
       };
     }
 
@@ -153,6 +155,7 @@
       const order = String(entry.seq);
       const card = entry.image ? shared.imageCard(entry.task, entry.image, order) : shared.statusCard(entry.task, order);
       card.classList.remove("is-new"); // paged in, not arriving: no animation
+      if (entry.item) card.dataset.item = entry.item;
       dropBlanks(card);
       return card;
     }

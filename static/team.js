@@ -255,8 +255,9 @@
     return cards.length ? readCard(cards[0]) : { picks: 0, pickers: [], mine: false, comments: 0 };
   }
 
-  /** Record and show new figures for images (`changes`: key → stats), on their cards and in the lightbox. */
-  function apply(changes) {
+  /** Record and show new figures for images (`changes`: key → stats), on their cards and in the lightbox;
+   * `heard`: they come from the server's activity (a comment may have been edited: the list is read again). */
+  function apply(changes, heard) {
     const keys = Object.keys(changes);
     if (!keys.length) return;
     keys.forEach(function (key) {
@@ -267,7 +268,7 @@
     });
     if (shared.marksChanged) shared.marksChanged(changes);
     const open = shared.lightbox && shared.lightbox.current();
-    if (open && changes[open.dataset.key]) showLightboxMarks(open);
+    if (open && changes[open.dataset.key]) showLightboxMarks(open, heard);
   }
 
   function pick(key, on) {
@@ -313,7 +314,7 @@
   let loaded = { key: null, count: -1 }; // the comments in the list, and how many the server said there were
   let editing = 0; // comments being edited: a live update must not throw the edit away
 
-  function showLightboxMarks(card) {
+  function showLightboxMarks(card, reread) {
     const key = card.dataset.key;
     const stats = statsOf(key, card);
     if (star) {
@@ -326,7 +327,7 @@
     if (commentsTitle) {
       commentsTitle.textContent = stats.comments ? "Comments (" + stats.comments + ")" : "Comments";
     }
-    if (loaded.key === key && loaded.count !== Number(stats.comments) && !editing) loadComments(key);
+    if (loaded.key === key && (reread || loaded.count !== Number(stats.comments)) && !editing) loadComments(key);
   }
 
   function relative(date) {
@@ -741,10 +742,12 @@
         const changes = {};
         answers.forEach(function (answer) { Object.assign(changes, answer.images || {}); });
         if (answers.length && answers[0].since !== undefined && answers[0].since !== null) since = answers[0].since;
-        const fresh = Object.keys(changes).filter(function (key) { return differs(key, changes[key]); });
+        // The first answer is what the page was drawn with, mostly; after it, every image named has news (an
+        // edited comment changes no count).
+        const fresh = Object.keys(changes).filter(function (key) { return asked !== null || differs(key, changes[key]); });
         const news = {};
         fresh.forEach(function (key) { news[key] = changes[key]; });
-        apply(news);
+        apply(news, asked !== null);
         if (asked !== null && fresh.length) {
           shared.announce(summary(news));
           delay = first;
