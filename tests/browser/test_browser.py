@@ -349,6 +349,11 @@ def test_lightbox_traps_focus_and_wraps_around(browse):
     for _ in range(5):
         page.keyboard.press("Shift+Tab")
         assert page.evaluate("document.getElementById('lightbox').contains(document.activeElement)")
+    # Arrows typed in the comment box move its caret, not the lightbox; from a button they move the lightbox.
+    page.locator("#comment-body").focus()
+    page.keyboard.press("ArrowLeft")
+    assert lightbox_key(page) == f"{MULTI}-0"
+    page.locator("#lightbox-close").focus()
     page.keyboard.press("ArrowLeft")  # from the first image to the last
     assert lightbox_key(page) == f"{LAKE}-1"
     page.locator("#lightbox-close").click()
