@@ -868,7 +868,10 @@
       },
       /** Walk `replacement` (pager.js's list) instead of the grid's cards. */
       setSource: function (replacement) {
+        // An image opened from a one-image link before the replacement came is one of its entries from now on.
+        const shown = current && source.card(current);
         source = Object.assign({}, source, replacement);
+        if (shown) current = source.entry(shown) || current;
         openWanted();
       },
       current: function () { return current && source.card(current); },
