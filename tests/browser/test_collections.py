@@ -203,7 +203,8 @@ def test_picks_filter_and_most_picked_sort(browse):
     page.locator("#picks-only").check()
     assert shown_keys(page) == [KEYS[5]]
     expect(page.locator("#filter-status")).to_have_text("1 of 7 cards are picks")
-    page.locator(f"#image-{KEYS[5]} .card__star").click()  # taken back
+    with page.expect_response(lambda r: "/api/picks/" in r.url and r.request.method == "DELETE"):
+        page.locator(f"#image-{KEYS[5]} .card__star").click()  # taken back
     expect(page.locator(f"#image-{KEYS[5]} .card__star")).to_have_attribute("aria-pressed", "false")
     page.reload()
     expect(page.locator(f"#image-{KEYS[5]} .card__star-count")).to_have_text("")
