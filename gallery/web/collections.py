@@ -317,6 +317,31 @@ def download(slug: str) -> Response:
     return _no_store(response, "private, no-cache")
 
 
+def collection_pages(slug: str, size: int):
+    """The collection a page of `size` items at a time, for the static export: (render, tasks, last) per page,
+    where render(urls, broken, **context) is the page's HTML with the export's own URLs."""
+    s = services()
+    cursor = None
+    while True:
+        page = s.collections.page(slug, cursor, size)
+        found = {task.id: task for task in s.tasks.get_many(dict.fromkeys(ref.task_id for ref in page.items))}
+        tasks = _item_tasks(page.items, found)
+
+        def render(urls, broken, tasks=tasks, page=page, first=cursor is None, **context) -> str:
+            grid = gallery_view(tuple(task.id for task in tasks), tasks, urls, s.thumb_sizes, broken=broken)
+            listing = ListingView(kind="collection", heading=page.info.title, query="", grid=grid, next_url=None,
+                                  next_api_url=None, next_cursor=None, first_page=first)
+            return render_template("collection.html", listing=listing, collection=page.info, page=grid,
+                                   featured=None, compare=None, share=None, sample_data=False, blanks=blank_tasks(),
+                                   density="images", density_links=None, sort=SORTS[0][0], sort_options=SORTS,
+                                   picks_only=False, **context)
+
+        yield render, tasks, page.next is None
+        if page.next is None:
+            return
+        cursor = page.next
+
+
 # ---- shaping -------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
