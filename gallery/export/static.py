@@ -176,7 +176,7 @@ def _export_collection(slug: str, folder: Path) -> Exported:
     images = items = 0
     broken: dict[tuple[str, int], str] = {}
     try:
-        for number, (render, tasks, last) in enumerate(collection_pages(slug, COLLECTION_PAGE), 1):
+        for number, (render, tasks, found, last) in enumerate(collection_pages(slug, COLLECTION_PAGE), 1):
             extensions = {}
             for task in tasks:
                 if task.status is not Status.DONE:
@@ -184,7 +184,8 @@ def _export_collection(slug: str, folder: Path) -> Exported:
                 for image in task.images:
                     key = (task.id, image.index)
                     try:
-                        extensions[key] = _write_image(building, task, image.index)
+                        # The whole task: the thumbnailer finds an image by its index among all of them.
+                        extensions[key] = _write_image(building, found[task.id], image.index)
                     except (ImageFetchError, ThumbnailError) as error:
                         broken[key] = str(error)
                         _write_placeholder(building, task, image.index)

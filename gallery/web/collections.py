@@ -318,8 +318,9 @@ def download(slug: str) -> Response:
 
 
 def collection_pages(slug: str, size: int):
-    """The collection a page of `size` items at a time, for the static export: (render, tasks, last) per page,
-    where render(urls, broken, **context) is the page's HTML with the export's own URLs."""
+    """The collection a page of `size` items at a time, for the static export: (render, tasks, found, last) per
+    page, where `tasks` hold each item's images, `found` the whole tasks by ID, and render(urls, broken,
+    **context) is the page's HTML with the export's own URLs."""
     s = services()
     cursor = None
     while True:
@@ -336,7 +337,7 @@ def collection_pages(slug: str, size: int):
                                    density="images", density_links=None, sort=SORTS[0][0], sort_options=SORTS,
                                    picks_only=False, **context)
 
-        yield render, tasks, page.next is None
+        yield render, tasks, found, page.next is None
         if page.next is None:
             return
         cursor = page.next
