@@ -1,6 +1,5 @@
 """Collections, picks and comments end to end, on a real server over HTTP, on SQLite and on PostgreSQL."""
 
-import re
 import time
 import zipfile
 from io import BytesIO
@@ -9,71 +8,23 @@ import pytest
 import requests
 from bs4 import BeautifulSoup
 
-from flux_emulator.server import ServerThread
+from collection_helpers import browser, image, make, refs, starter, stop, task_id
 from gallery.flux.models import task_from_record
-from gallery.workspace.collections import GAP, MAX_IMAGES, SLUG_BYTES, Author, Ref
-from support import gallery_app
-from workspace_helpers import keep, record, task_id
-
-JSON = {"Content-Type": "application/json"}
-OPEN = {"RATE_LIMIT": 0, "WRITE_RATE_LIMIT": 0, "IMAGE_RATE_LIMIT": 0}
+from gallery.workspace.collections import GAP, MAX_IMAGES, Author, Ref
+from workspace_helpers import record
 
 
 @pytest.fixture
 def served(emulator, tmp_path, database_url):
-    """A function that starts the gallery on a real port over `database_url` (settings given win), with five kept
-    tasks of three images each; every server it started stops when the test ends."""
-    started = []
-
-    def start(**settings):
-        app = gallery_app(emulator.url, tmp_path / "cache", DATABASE_URL=database_url, **{**OPEN, **settings})
-        keep(app.extensions["gallery"].kept, *[record(n, f"a paper lantern number {n}", seeds=(n, n + 1, n + 2))
-                                               for n in range(1, 6)])
-        server = ServerThread(app).start()
-        started.append((server, app))
-        return server.url, app
-
-    yield start
-    for server, app in started:
-        server.stop()
-        app.extensions["gallery"].close()
+    """Starts the gallery on a real port over this test's database (see collection_helpers.starter)."""
+    started: list = []
+    yield starter(emulator.url, tmp_path / "cache", database_url, started)
+    stop(started)
 
 
 @pytest.fixture
 def server(served):
     return served()[0]
-
-
-def browser(base: str, name: str | None = None) -> requests.Session:
-    """A session that behaves as a browser does: it opened a page (cookies, CSRF token), and sends the token."""
-    session = requests.Session()
-    page = session.get(f"{base}/collections", timeout=10)
-    token = BeautifulSoup(page.text, "html.parser").select_one('meta[name="csrf-token"]')["content"]
-    session.headers["X-CSRFToken"] = token
-    if name:
-        assert session.put(f"{base}/api/me", json={"name": name}, timeout=10).json() == {"name": name}
-    return session
-
-
-def image(n: int, index: int) -> str:
-    return f"{task_id(n)}-{index}"
-
-
-def refs(base: str, slug: str) -> list[str]:
-    """Every item of a collection in order, following the JSON pages."""
-    found, url = [], f"{base}/api/collections/{slug}"
-    while url:
-        body = requests.get(url if url.startswith("http") else base + url, timeout=30).json()
-        found += [item["ref"] for item in body["items"]]
-        url = body["next"]
-    return found
-
-
-def make(base: str, items: list[str], title: str = "Lanterns", session=requests) -> dict:
-    response = session.post(f"{base}/api/collections", json={"title": title, "items": items}, timeout=10)
-    assert response.status_code == 201, response.text
-    return response.json()
-
 
 # ---- the JSON API ---------------------------------------------------------------------------------------------
 
@@ -182,148 +133,12 @@ def test_picks_and_comments_show_on_every_grid_and_only_authors_edit(server):
     assert ana.delete(f"{server}/api/comments/{comment_id}", timeout=10).status_code == 204
 
 
-def test_a_comment_over_2000_characters_is_refused_and_nothing_kept(server):
-    ana = browser(server, "Ana")
-    response = ana.post(f"{server}/api/images/{image(1, 0)}/comments", json={"body": "x" * 2001}, timeout=10)
-    assert response.status_code == 413 and "2,000" in response.json()["error"]
-    assert ana.post(f"{server}/api/images/{image(1, 0)}/comments", json={"body": "x" * 2000},
-                    timeout=10).status_code == 201
-    assert [len(c["body"]) for c in ana.get(f"{server}/api/images/{image(1, 0)}/comments",
-                                             timeout=10).json()["comments"]] == [2000]
-
-
 def test_picks_of_an_image_that_does_not_exist_are_404(server):
     assert requests.put(f"{server}/api/picks/{image(1, 9)}", timeout=10).status_code == 404
     assert requests.put(f"{server}/api/picks/nonsense-1", timeout=10).status_code == 400
 
 
 # ---- refusals: cross-site, CSRF, content type, read-only, access key, forged names ----------------------------
-
-def counts(base: str) -> tuple:
-    """Everything a refused write could have changed."""
-    collections = requests.get(f"{base}/api/collections", timeout=10).json()["collections"]
-    marks = requests.get(f"{base}/api/activity", params={"refs": ",".join(task_id(n) for n in range(1, 6))},
-                         timeout=10).json()["images"]
-    return [(c["slug"], c["title"], c["image_count"], c["version"]) for c in collections], marks
-
-
-def test_cross_site_and_tokenless_writes_are_refused_and_change_nothing(server):
-    ana = browser(server, "Ana")
-    slug = make(server, [task_id(1)], session=ana)["slug"]
-    before = counts(server)
-    evil = {"Origin": "https://evil.example"}
-    # A cross-site form post, from a browser that holds our cookies.
-    form = ana.post(f"{server}/api/collections", data={"title": "pwned", "items": task_id(2)}, headers=evil,
-                    timeout=10)
-    assert form.status_code == 403
-    assert ana.post(f"{server}/me", data={"name": "Mallory"}, headers=evil, timeout=10,
-                    allow_redirects=False).status_code == 403
-    # The same form post without Origin: the form's content type is refused before anything else.
-    plain = requests.Session()
-    plain.cookies.update(ana.cookies)
-    assert plain.post(f"{server}/api/collections/{slug}/items", data={"items": task_id(2)},
-                      timeout=10).status_code == 415
-    # A browser-like request with our cookies and JSON, but no CSRF token.
-    for method, path, body in (("PUT", f"/api/picks/{image(1, 0)}", {}),
-                               ("POST", f"/api/images/{image(1, 0)}/comments", {"body": "hi"}),
-                               ("PATCH", f"/api/collections/{slug}", {"title": "renamed"}),
-                               ("DELETE", f"/api/collections/{slug}", None)):
-        response = plain.request(method, server + path, json=body, timeout=10)
-        assert response.status_code == 400 and "CSRF" in response.json()["error"], (method, path)
-    assert plain.post(f"{server}/me", data={"name": "Mallory"}, timeout=10).status_code == 400
-    assert ana.get(f"{server}/api/me", timeout=10).json()["name"] == "Ana"
-    # A script's write in another type than JSON.
-    assert requests.post(f"{server}/api/collections", data='{"items": []}', headers={"Content-Type": "text/plain"},
-                         timeout=10).status_code == 415
-    assert counts(server) == before
-
-
-def test_markup_in_a_title_or_comment_is_text_everywhere(server):
-    title = '<img src=x onerror=alert(1)> "Lanterns" & <b>co</b>'
-    made = make(server, [task_id(1)], title=title)
-    ana = browser(server, "<i>Ana</i>")
-    ana.post(f"{server}/api/images/{image(1, 0)}/comments", json={"body": "<script>alert(1)</script>"}, timeout=10)
-    page = requests.get(f"{server}/c/{made['slug']}", timeout=10)
-    assert "<img src=x" not in page.text and "<b>co</b>" not in page.text
-    soup = BeautifulSoup(page.text, "html.parser")
-    assert soup.select_one("h1").get_text() == title
-    assert soup.select_one('meta[property="og:title"]')["content"] == title
-    assert soup.title.get_text().startswith(title)
-    listing = requests.get(f"{server}/collections", timeout=10)
-    assert "<img src=x" not in listing.text
-    assert BeautifulSoup(listing.text, "html.parser").select_one(".collection-card__title").get_text() == title
-    header = ana.get(f"{server}/recent", timeout=10).text
-    assert "<i>Ana</i>" not in header and "&lt;i&gt;Ana&lt;/i&gt;" in header
-    body = ana.get(f"{server}/api/images/{image(1, 0)}/comments", timeout=10).json()["comments"][0]["body"]
-    assert body == "<script>alert(1)</script>"  # plain text as written: the page writes it with textContent
-
-
-def test_read_only_refuses_every_write_and_hides_the_controls(served, database_url):
-    base, app = served()
-    ana = browser(base, "Ana")
-    slug = make(base, [task_id(1)], session=ana)["slug"]
-    ana.put(f"{base}/api/picks/{image(1, 0)}", timeout=10)
-    before = counts(base)
-    app.extensions["gallery"].close()
-    read_only, _ = served(READ_ONLY=True)
-    reader = requests.Session()
-    reader.cookies.update(ana.cookies)
-    writes = [("POST", "/api/collections", {"items": [task_id(2)]}),
-              ("POST", f"/api/collections/{slug}/items", {"items": [task_id(2)]}),
-              ("DELETE", f"/api/collections/{slug}/items", {"items": [task_id(1)]}),
-              ("POST", f"/api/collections/{slug}/move", {"item": image(1, 2), "after": None}),
-              ("PATCH", f"/api/collections/{slug}", {"title": "x"}), ("DELETE", f"/api/collections/{slug}", None),
-              ("PUT", f"/api/picks/{image(1, 1)}", None), ("DELETE", f"/api/picks/{image(1, 0)}", None),
-              ("POST", f"/api/images/{image(1, 0)}/comments", {"body": "hi"}), ("PUT", "/api/me", {"name": "Bo"})]
-    for client in (requests, reader):
-        for method, path, body in writes:
-            response = client.request(method, read_only + path, json=body, headers=ana.headers
-                                      if client is reader else {}, timeout=10)
-            assert response.status_code == 403, (method, path, response.text)
-            assert response.json() == {"error": "This gallery is read-only."}
-    assert reader.post(f"{read_only}/me", data={"name": "Bo"}, timeout=10).status_code == 403
-    assert counts(read_only) == before
-    page = BeautifulSoup(reader.get(f"{read_only}/c/{slug}", timeout=10).text, "html.parser")
-    assert page.select_one('meta[name="csrf-token"]') is None and page.select_one("#site-name") is None
-    assert page.select_one("#grid")["data-writable"] == "0"
-    assert requests.get(f"{read_only}/api/me", timeout=10).json()["writable"] is False
-
-
-def test_with_an_access_key_scripts_write_with_the_bearer_only(served):
-    base, _ = served(ACCESS_KEY="team-key-1e3")
-    body = {"title": "By script", "items": [task_id(1)]}
-    assert requests.post(f"{base}/api/collections", json=body, timeout=10).status_code == 401
-    wrong = requests.post(f"{base}/api/collections", json=body, headers={"Authorization": "Bearer nope"}, timeout=10)
-    assert wrong.status_code == 401 and "error" in wrong.json()
-    made = requests.post(f"{base}/api/collections", json=body, headers={"Authorization": "Bearer team-key-1e3"},
-                         timeout=10)
-    assert made.status_code == 201
-    listed = requests.get(f"{base}/api/collections", headers={"Authorization": "Bearer team-key-1e3"}, timeout=10)
-    assert [c["title"] for c in listed.json()["collections"]] == ["By script"]
-
-
-def test_a_forged_or_unsigned_name_cookie_counts_as_no_name(server):
-    ana = browser(server, "Ana")
-    note = ana.post(f"{server}/api/images/{image(1, 0)}/comments", json={"body": "mine"}, timeout=10).json()
-    signed = ana.cookies["gallery_name"]
-    payload, _, signature = signed.rpartition(".")
-    mallory = browser(server)
-    for forged in (payload, payload + ".AAAA" + signature[4:], "eyJuIjoiQW5hIiwiYSI6IngifQ"):
-        mallory.cookies.set("gallery_name", forged)
-        assert mallory.get(f"{server}/api/me", timeout=10).json()["name"] is None
-        assert mallory.delete(f"{server}/api/comments/{note['id']}", timeout=10).status_code == 403
-    assert len(ana.get(f"{server}/api/images/{image(1, 0)}/comments", timeout=10).json()["comments"]) == 1
-
-
-def test_slugs_carry_at_least_48_random_bits_and_guesses_find_nothing(server):
-    slugs = {make(server, [])["slug"] for _ in range(20)}
-    assert len(slugs) == 20 and SLUG_BYTES * 8 >= 48
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{12}", slug) for slug in slugs)
-    for guess in ("a", "aaaaaaaaaaaa", next(iter(slugs))[:-1] + "-"):
-        assert requests.get(f"{server}/c/{guess}", timeout=10).status_code in (404,)
-        assert requests.get(f"{server}/api/collections/{guess}", timeout=10).json() == {
-            "error": "There is no collection at this address."}
-
 
 # ---- pages, restarts, size -----------------------------------------------------------------------------------
 
