@@ -1,8 +1,11 @@
 """Collections, picks and comments end to end, on a real server over HTTP, on SQLite and on PostgreSQL."""
 
+import json
+import re
 import time
 import zipfile
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 import requests
@@ -231,3 +234,14 @@ def test_a_script_sees_its_own_writes_as_script_and_may_delete_them(server):
     assert ana.delete(f"{server}/api/collections/{slug}", timeout=10).status_code == 403
     assert requests.delete(f"{server}/api/collections/{slug}", timeout=10).status_code == 204
     assert requests.get(f"{server}/api/collections/{slug}", timeout=10).status_code == 404
+
+
+def test_the_documented_curl_makes_a_collection(server):
+    api = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    section = api[api.index("### Make a collection from a script"):]
+    body = json.loads(re.search(r"-d '(\{.*?\})'", section)[1])
+    response = requests.post(f"{server}/api/collections", json=body, timeout=30)
+    assert response.status_code == 201, response.text
+    made = response.json()
+    assert made["title"] == "Lighthouse seeds" and made["image_count"] == 2
+    assert requests.get(made["url"], timeout=30).status_code == 200
