@@ -387,11 +387,10 @@ def _collection_view(slug: str, limit: int) -> CollectionView:
     found = {task.id: task for task in s.tasks.get_many(dict.fromkeys(ref.task_id for ref in page.items))}
     tasks = _item_tasks(page.items, found)
     marks = marks_for(tasks)
-    if picked:
-        pairs = [(ref, task) for ref, task in zip(page.items, tasks, strict=True)
-                 if task.status is not Status.DONE or only_picked([task], marks)]
-        refs, tasks = [ref for ref, _ in pairs], [only_picked([task], marks)[0] if task.status is Status.DONE
-                                                   else task for _, task in pairs]
+    if picked:  # the items' picked images only (a whole task may have some picked and some not)
+        pairs = [(ref, shown[0]) for ref, task in zip(page.items, tasks, strict=True)
+                 if (shown := only_picked([task], marks))]
+        refs, tasks = [ref for ref, _ in pairs], [task for _, task in pairs]
     else:
         refs = page.items
     grid = gallery_view(tuple(task.id for task in tasks), tasks, FlaskUrls(), s.thumb_sizes,
