@@ -318,6 +318,32 @@ def download(slug: str) -> Response:
     return _no_store(response, "private, no-cache")
 
 
+def collection_pages(slug: str, size: int):
+    """The collection a page of `size` items at a time, for the static export: (render, tasks, found, last) per
+    page, where `tasks` hold each item's images, `found` the whole tasks by ID, and render(urls, broken,
+    **context) is the page's HTML with the export's own URLs."""
+    s = services()
+    cursor = None
+    while True:
+        page = s.collections.page(slug, cursor, size)
+        found = {task.id: task for task in s.tasks.get_many(dict.fromkeys(ref.task_id for ref in page.items))}
+        tasks = _item_tasks(page.items, found)
+
+        def render(urls, broken, tasks=tasks, page=page, first=cursor is None, **context) -> str:
+            grid = gallery_view(tuple(task.id for task in tasks), tasks, urls, s.thumb_sizes, broken=broken)
+            listing = ListingView(kind="collection", heading=page.info.title, query="", grid=grid, next_url=None,
+                                  next_api_url=None, next_cursor=None, first_page=first)
+            return render_template("collection.html", listing=listing, collection=page.info, page=grid,
+                                   featured=None, compare=None, share=None, sample_data=False, blanks=blank_tasks(),
+                                   density="images", density_links=None, sort=SORTS[0][0], sort_options=SORTS,
+                                   picks_only=False, **context)
+
+        yield render, tasks, found, page.next is None
+        if page.next is None:
+            return
+        cursor = page.next
+
+
 # ---- shaping -------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -362,11 +388,10 @@ def _collection_view(slug: str, limit: int) -> CollectionView:
     found = {task.id: task for task in s.tasks.get_many(dict.fromkeys(ref.task_id for ref in page.items))}
     tasks = _item_tasks(page.items, found)
     marks = marks_for(tasks)
-    if picked:
-        pairs = [(ref, task) for ref, task in zip(page.items, tasks, strict=True)
-                 if task.status is not Status.DONE or only_picked([task], marks)]
-        refs, tasks = [ref for ref, _ in pairs], [only_picked([task], marks)[0] if task.status is Status.DONE
-                                                   else task for _, task in pairs]
+    if picked:  # the items' picked images only (a whole task may have some picked and some not)
+        pairs = [(ref, shown[0]) for ref, task in zip(page.items, tasks, strict=True)
+                 if (shown := only_picked([task], marks))]
+        refs, tasks = [ref for ref, _ in pairs], [task for _, task in pairs]
     else:
         refs = page.items
     grid = gallery_view(tuple(task.id for task in tasks), tasks, FlaskUrls(), s.thumb_sizes,

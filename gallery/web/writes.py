@@ -37,6 +37,8 @@ def init_app(app: Flask) -> None:
     # Pages send no Referer (Referrer-Policy: no-referrer), which the strict HTTPS check would require; the
     # Origin check below stands in for it.
     app.config["WTF_CSRF_SSL_STRICT"] = False
+    # The session cookie holds the token's secret: never sent along with another site's requests but links.
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     csrf.init_app(app)
     app.before_request(guard)
 

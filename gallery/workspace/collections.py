@@ -9,6 +9,7 @@ and "remove that image" finds its row). Positions are sparse, so a move rewrites
 import base64
 import binascii
 import json
+import logging
 import secrets
 import unicodedata
 from collections import defaultdict
@@ -18,11 +19,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import String, and_, cast, delete, func, literal_column, null, or_, select, tuple_, union_all, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gallery.flux.models import TASK_ID, Status, Task
 from gallery.workspace.kept import BadCursor
 from gallery.workspace.models import WHOLE_TASK, Activity, Collection, CollectionItem, Comment, Pick
+
+log = logging.getLogger(__name__)
 
 GAP = 1 << 16  # room between neighbours: 16 moves into the same gap before the collection is renumbered
 MAX_IMAGES = 10_000
@@ -548,15 +552,21 @@ class Collections:
                        func.count().label("n")
                        ).where(Comment.task_id.in_(task_ids)).group_by(Comment.task_id, Comment.image_index)
         counts: dict[tuple[str, int], _Counts] = defaultdict(_Counts)
-        with self._session() as session:
-            for row in session.execute(union_all(picks, notes).order_by("n")):
-                key = (row.task_id, row.image_index)
-                if key not in wanted and row.task_id not in whole:
-                    continue
-                if row.kind == "p":
-                    counts[key].picks.append((row.name, row.author_id))
-                else:
-                    counts[key].comments = int(row.n)
+        try:
+            with self._session() as session:
+                rows = session.execute(union_all(picks, notes).order_by("n")).all()
+        except SQLAlchemyError:
+            # Galleries show without their counts rather than fail while the database is away.
+            log.exception("could not read picks and comments; showing the page without them")
+            return {}
+        for row in rows:
+            key = (row.task_id, row.image_index)
+            if key not in wanted and row.task_id not in whole:
+                continue
+            if row.kind == "p":
+                counts[key].picks.append((row.name, row.author_id))
+            else:
+                counts[key].comments = int(row.n)
         return {key: Marks(picks=len(found.picks), pickers=tuple(name for name, _ in found.picks),
                            mine=any(author == viewer for _, author in found.picks), comments=found.comments)
                 for key, found in counts.items()}
