@@ -9,7 +9,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gallery import services as wiring
 from gallery.export import static as export
 from gallery.settings import DEFAULTS, Settings
-from gallery.web import access, assets, errors, headers, hooks, workspace
+from gallery.web import access, assets, errors, headers, hooks, identity, workspace, writes
+from gallery.web import collections as collection_views
 from gallery.web import galleries as views
 from gallery.web import sharing as share_views
 from gallery.workspace import cli as workspace_cli
@@ -39,11 +40,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
     wiring.init_app(app, settings, token)
     access.init_app(app, settings)
+    identity.init_app(app, settings)  # after access: a key derived from the access key comes first
+    writes.init_app(app)
     app.config["COMPRESS_REGISTER"] = False  # only the views marked @compress.compressed() are compressed
     views.compress.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(share_views.bp)
     app.register_blueprint(workspace.bp)
+    app.register_blueprint(collection_views.bp)
     errors.init_app(app)
     headers.init_app(app)
     assets.init_app(app)

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import browser  # noqa: E402  (bench/browser.py)
+import collections_bench  # noqa: E402  (bench/collections_bench.py)
 import images  # noqa: E402  (bench/images.py)
 import search  # noqa: E402  (bench/search.py)
 
@@ -432,6 +433,9 @@ def verdicts(results: dict) -> list[tuple[str, bool]]:
     found = results["search"]
     checks.append((f"search over {found['tasks']:,} kept tasks: p95 within {found['target_p95_ms']:.0f} ms",
                    max(found["word"]["p95_ms"], found["filtered"]["p95_ms"]) <= found["target_p95_ms"]))
+    found = results["collection"]
+    checks.append((f"first page of a {found['images']:,}-image collection within {found['target_ratio']}× a "
+                   "10-task gallery's", found["ratio"] <= found["target_ratio"]))
     if results.get("browser"):
         checks += browser.verdicts(results["browser"])
     return checks
@@ -481,6 +485,8 @@ def main() -> None:
         results["memory"] = memory(emulator_url, Path(workdir))
     step("search")
     results["search"] = search.run(search.TASKS // 10 if options.quick else search.TASKS)
+    step("a collection of 10,000 images")
+    results["collection"] = collections_bench.run(10 if options.quick else collections_bench.RUNS)
     # In Chromium (Debian's): first screenful, DOM size and long tasks; left out where there is no Chromium.
     results["browser"] = browser.run(options.quick) if Path(browser.CHROMIUM).exists() else None
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),

@@ -24,6 +24,7 @@ from gallery.settings import Settings
 from gallery.web import ratelimit
 from gallery.web.pagecache import PageCache
 from gallery.workspace import db as workspace
+from gallery.workspace.collections import Collections
 from gallery.workspace.kept import KeptTasks
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Services:
     settings: Settings
     tasks: TaskService
     kept: KeptTasks
+    collections: Collections
     originals: Originals
     store: DiskStore
     thumb_sizes: tuple[int, ...]
@@ -103,11 +105,13 @@ def init_app(app: Flask, settings: Settings, token: str) -> None:
     workspace.init_app(app, workspace.database_url(settings.database_url, app.instance_path))
     with app.app_context():
         kept = KeptTasks(workspace.db.engine)
+        collections = Collections(workspace.db.engine)
     app.extensions["gallery"] = built = Services(
         settings=settings,
         tasks=TaskService(client, pending_ttl=settings.pending_ttl, store=records, coalescer=coalescer,
                           archive=kept),
         kept=kept,
+        collections=collections,
         originals=originals,
         store=store,
         thumb_sizes=settings.thumb_sizes,

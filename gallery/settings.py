@@ -177,6 +177,8 @@ SETTINGS = (
             integer()),
     Setting("RATE_LIMIT", 60, "Gallery and JSON requests per minute per client; more answer 429. 0: no limit.",
             integer()),
+    Setting("WRITE_RATE_LIMIT", 30, "Writes (collections, picks, comments, the display name) per minute per client; "
+            "more answer 429. 0: no limit.", integer()),
     Setting("IMAGE_RATE_LIMIT", 600, "Thumbnail and original image requests per minute per client. 0: no limit.",
             integer()),
     Setting("PROXY_HOPS", 0, "Reverse proxies in front whose `X-Forwarded-*` headers are trusted for the client "
@@ -192,7 +194,11 @@ SETTINGS = (
             "Empty: no callback route."),
     Setting("ACCESS_KEY", "", "When set, visitors must enter this key once (then a signed cookie); "
             "`/healthz` stays open."),
-    Setting("SECRET_KEY", "", "Signs the access cookie. Empty: derived from `GALLERY_ACCESS_KEY`."),
+    Setting("SECRET_KEY", "", "Signs the access, display-name and CSRF cookies. Empty: derived from "
+            "`GALLERY_ACCESS_KEY` when one is set, else made once and kept in `instance/secret_key` (mode 0600). "
+            "Set the same value on every server behind one address."),
+    Setting("READ_ONLY", False, "Turn every write off (collections, picks, comments): they answer 403 and pages "
+            "show no controls for them.", flag),
     Setting("EMULATOR_FAULT", "", "Fault modes for the built-in emulator's Tasks API (see below); for a live look."),
     Setting("EMULATOR_IMAGE_FAULT", "", "Fault modes for the built-in emulator's images (see below)."),
 )
@@ -233,6 +239,7 @@ class Settings:
     thumb_workers: int
     thumb_queue: int
     rate_limit: int
+    write_rate_limit: int
     image_rate_limit: int
     proxy_hops: int
     accel_redirect: str
@@ -241,6 +248,7 @@ class Settings:
     callback_secret: str
     access_key: str
     secret_key: str
+    read_only: bool
     emulator_fault: str
     emulator_image_fault: str
 

@@ -1,5 +1,6 @@
 """Screenshots for the README and docs/features.md: the home page, a gallery in the image-first grid and in
-details, the lightbox and a comparison, on desktop, phone and in dark mode.
+details, the lightbox and a comparison, a collection and the lightbox with its comments, on desktop, phone and
+in dark mode.
 
 Starts the built-in emulator and the gallery on free ports of 127.0.0.1, drives Debian's Chromium with
 Playwright, and writes docs/<page>-<view>.png. Run it with `make screenshots`.
@@ -11,11 +12,13 @@ script with the Debian package to install.
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -84,6 +87,30 @@ def font_config(folder: Path) -> Path:
     return config
 
 
+def post(url: str, body: dict, method: str = "POST") -> dict:
+    """A write to the JSON API as a script makes it (no cookie: no CSRF token; the name in "by")."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:  # noqa: S310 (the local server this script started)
+        text = response.read()
+    return json.loads(text) if text else {}
+
+
+def make_collection(base: str) -> str:
+    """A collection of the lighthouse iterations, with a pick and a short exchange of comments: its path."""
+    made = post(f"{base}/api/collections", {
+        "title": "Lighthouse: which version ships", "by": "Ana",
+        "description": "Four takes on the same prompt. Star the one you would ship; say why in the comments.",
+        "items": list(sample.LIGHTHOUSE_IDS)})
+    chosen = f"{sample.LIGHTHOUSE_IDS[2]}-0"
+    for name in ("Ana", "Bo"):
+        post(f"{base}/api/picks/{chosen}", {"by": name}, method="PUT")
+    for name, text in (("Bo", "The storm clouds read better at thumbnail size."),
+                       ("Ana", "Agreed. Notes on the palette: https://example.com/lighthouse-notes")):
+        post(f"{base}/api/images/{chosen}/comments", {"body": text, "by": name})
+    return "/c/" + made["slug"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for the PNG files")
@@ -104,15 +131,20 @@ def main() -> None:
             # Say "sample data" and link the sample galleries, as `make run` does with no token.
             app.extensions["gallery"] = dataclasses.replace(app.extensions["gallery"], sample_data=True)
             with ServerThread(app) as server, sync_playwright() as playwright:
+                collection = make_collection(server.url)
+                pages = {**PAGES, "collection": collection,
+                         "comments": f"{collection}?image={sample.LIGHTHOUSE_IDS[2]}-0"}
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                                      env={**os.environ, "FONTCONFIG_FILE": str(fonts)})
                 for view, options in VIEWS.items():
                     context = browser.new_context(**options)
                     page = context.new_page()
-                    for name, path in PAGES.items():
+                    for name, path in pages.items():
                         page.goto(server.url + path)
-                        if name == "lightbox":
+                        if name in ("lightbox", "comments"):
                             page.wait_for_selector("#lightbox[open]")
+                        if name == "comments":
+                            page.wait_for_selector("#comments-list .comment")
                         if name == "compare":  # the originals in place of the thumbnails, zoomed in a little
                             page.wait_for_function("""() => Array.from(document.querySelectorAll('.compare__image'))
                               .every(i => i.getAttribute('src') === i.dataset.full && i.complete)""", timeout=20_000)

@@ -1,4 +1,4 @@
-// Flux Gallery: compare 2 to 4 images. Select them with the round check on a card (or "Select to compare" in
+// Flux Gallery: compare 2 to 4 images. Select them (select.js: the round check on a card, `x`, or "Select" in
 // the lightbox); the tray at the bottom opens `?compare=<task id>-<n>,…` on the same page, which the server draws
 // (so the link can be shared). Here the compared images get zoom and pan in step: every image at the same scale
 // (one pixel of each original is as large on screen), the same spot in the middle of each; wheel, pinch, + and −
@@ -9,157 +9,13 @@
   const shared = window.FluxGallery;
   if (!shared) return;
 
-  const PARAM = "compare";
-  const MIN = 2;
-  const MAX = 4;
   const STEP = 1.25;
   const MAX_SCALE = 8; // screen pixels per pixel of the original, at most
-  // The selection lives as long as the tab, per page: a comparison is of images of one gallery or listing.
-  const STORE = "flux-gallery-compare:" + window.location.pathname;
 
-  shared.ready.push(function (grid) {
-    const selection = initSelection(grid);
+  shared.ready.push(function () {
     const section = shared.byId("compare");
-    if (section) initCompare(section, selection);
+    if (section) initCompare(section, shared.selection);
   });
-
-  // ---- choosing images -------------------------------------------------------------------------------
-
-  function initSelection(grid) {
-    const tray = shared.byId("compare-tray");
-    const count = shared.byId("compare-count");
-    const go = shared.byId("compare-open");
-    const clear = shared.byId("compare-clear");
-    const lightboxPick = shared.byId("lightbox-pick");
-    const lightboxGo = shared.byId("lightbox-compare");
-    let picked = load();
-    let shownInLightbox = null;
-    let comparing = ""; // the keys of the comparison on this page, if any
-
-    function load() {
-      try {
-        const keys = JSON.parse(window.sessionStorage.getItem(STORE) || "[]");
-        return Array.isArray(keys) ? keys.filter(function (key) { return typeof key === "string"; }).slice(0, MAX) : [];
-      } catch (error) {
-        return []; // storage turned off: the selection lasts as long as the page
-      }
-    }
-
-    function save() {
-      try {
-        window.sessionStorage.setItem(STORE, JSON.stringify(picked));
-      } catch (error) { /* as above */ }
-    }
-
-    /** This page with the selected images compared (and no one-image lightbox open). */
-    function link() {
-      const url = new URL(window.location.href);
-      url.searchParams.delete("image");
-      url.searchParams.set(PARAM, picked.join(","));
-      return url.pathname + url.search.replace(/%2C/gi, ",");
-    }
-
-    function toggle(key) {
-      const at = picked.indexOf(key);
-      if (at >= 0) {
-        picked.splice(at, 1);
-        shared.announce("Unselected. " + said());
-      } else if (picked.length >= MAX) {
-        shared.announce("Four images at most: unselect one to pick another.");
-        return;
-      } else {
-        picked.push(key);
-        shared.announce("Selected. " + said());
-      }
-      save();
-      sync();
-    }
-
-    function said() {
-      if (picked.length === 0) return "Nothing selected.";
-      if (picked.length < MIN) return "1 selected: pick one more to compare.";
-      return picked.length + " selected to compare.";
-    }
-
-    let pending = 0;
-
-    let marked = false; // whether any card in the page may show as picked
-
-    /** Every check, the tray and the lightbox's button, as the selection now is. */
-    function sync() {
-      pending = 0;
-      marked = picked.length > 0;
-      grid.querySelectorAll(".card__pick").forEach(function (button) {
-        const card = button.closest("li");
-        const on = picked.indexOf(card.dataset.key) >= 0;
-        // Only what changed: every attribute written makes the browser look at the styles again.
-        if ((button.getAttribute("aria-pressed") === "true") !== on) button.setAttribute("aria-pressed", String(on));
-        if (card.classList.contains("is-picked") !== on) card.classList.toggle("is-picked", on);
-      });
-      grid.classList.toggle("is-picking", picked.length > 0);
-      if (tray) {
-        tray.hidden = picked.length === 0;
-        write(count, "textContent", picked.length < MIN ? "1 selected: pick one more" : picked.length + " selected");
-        go.hidden = picked.length < MIN || picked.join(",") === comparing; // that is what the page shows
-        write(go, "href", link());
-      }
-      if (lightboxPick && shownInLightbox) {
-        lightboxPick.setAttribute("aria-pressed", String(picked.indexOf(shownInLightbox) >= 0));
-      }
-      if (lightboxGo) {
-        lightboxGo.hidden = picked.length < MIN;
-        write(lightboxGo, "href", link());
-        write(lightboxGo, "textContent", "Compare " + picked.length);
-      }
-    }
-
-    /** Set a property only when it changes (a write makes the browser look at styles and layout again). */
-    function write(element, name, value) {
-      if (name === "href" ? element.getAttribute("href") !== value : element[name] !== value) element[name] = value;
-    }
-
-    grid.addEventListener("click", function (event) {
-      const button = event.target.closest(".card__pick");
-      if (!button) return;
-      event.preventDefault();
-      toggle(button.closest("li").dataset.key);
-    });
-    // Cards come and go (pending tasks finish, pager.js pages and scrolls): their checks follow the selection.
-    // With nothing picked, a new card is right as it comes.
-    new MutationObserver(function () {
-      if (!pending && (marked || picked.length)) pending = window.requestAnimationFrame(sync);
-    }).observe(grid, { childList: true });
-    if (clear) {
-      clear.addEventListener("click", function () {
-        picked = [];
-        save();
-        sync();
-        shared.announce("Selection cleared.");
-      });
-    }
-    const lightbox = shared.byId("lightbox");
-    if (lightbox) {
-      lightbox.addEventListener("lightboxshow", function (event) {
-        shownInLightbox = event.detail.dataset.key;
-        sync();
-      });
-    }
-    if (lightboxPick) {
-      lightboxPick.addEventListener("click", function () {
-        if (shownInLightbox) toggle(shownInLightbox);
-      });
-    }
-    sync();
-    return {
-      /** The images compared on this page are the selection: adjust it and compare again. */
-      adopt: function (keys) {
-        picked = keys.slice(0, MAX);
-        comparing = picked.join(",");
-        save();
-        sync();
-      },
-    };
-  }
 
   // ---- the comparison ----------------------------------------------------------------------------------
 
@@ -182,7 +38,7 @@
     let x = 0; // the point shown in the middle, in pixels of the originals from their centres
     let y = 0;
 
-    selection.adopt(section.dataset.keys.split(","));
+    if (selection) selection.adopt(section.dataset.keys.split(",")); // none in a static export
     section.classList.add("is-live");
 
     /** Screen pixels per original pixel that fit the largest image whole into its view: the same for all. */

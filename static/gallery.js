@@ -31,8 +31,15 @@
     lightbox: null, // set by initLightbox: {open(card), list source hooks}
     pager: null, // pager.js: (grid, helpers) → a windowed list for Recent and search
     zoom: null, // zoom.js: (stage, image) → zoom and pan for the lightbox
-    ready: [], // functions called with the grid once the gallery is set up (compare.js)
+    ready: [], // functions called with the grid once the gallery is set up (select.js, compare.js, team.js)
+    // Writes (collections, picks, comments): on when the server put a CSRF token in the page (it does not when
+    // the gallery is read-only, nor in a static export).
+    writable: false,
+    send: send,
+    toast: toast,
+    cardOrder: null, // set by initGallery: () → the image cards' keys as shown (filtered, in order)
   });
+  shared.writable = Boolean(csrfToken());
 
   document.addEventListener("DOMContentLoaded", function () {
     initCopyButtons();
@@ -74,6 +81,84 @@
     if (!region) return;
     region.textContent = "";
     window.setTimeout(function () { region.textContent = text; }, 30);
+  }
+
+  // ---- Writes through the JSON API ---------------------------------------------------------------------
+
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") || "" : "";
+  }
+
+  /** What a refused write means to the person who made it, from the server's {"error"} or its status. */
+  function refusal(status, data, retryAfter) {
+    const said = data && typeof data.error === "string" ? data.error : "";
+    if (status === 429) {
+      const wait = Number(retryAfter) > 0 ? " Wait " + Math.ceil(Number(retryAfter)) + " s and try again." : " Wait a moment and try again.";
+      return (said || "Too many changes at once.") + wait;
+    }
+    if (status === 413) return said || "That is more than the gallery takes at once.";
+    if (status === 403) return said || "This gallery does not take changes from this browser.";
+    if (status === 400 && /csrf/i.test(said)) return "This page is too old to save changes: reload it and try again.";
+    return said || "The change could not be saved (error " + status + ").";
+  }
+
+  /**
+   * `method` `url` with `body` as JSON and the page's CSRF token: a promise of the answer's JSON (null when it
+   * has none), or a rejection whose message says what went wrong in words for the reader.
+   */
+  function send(method, url, body) {
+    const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(url, {
+      method: method, headers: headers, credentials: "same-origin", cache: "no-store",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (response) {
+      return response.text().then(function (text) {
+        let data = null;
+        try {
+          data = text ? JSON.parse(text) : null;
+        } catch (error) {
+          data = null;
+        }
+        if (!response.ok) {
+          const error = new Error(refusal(response.status, data, response.headers.get("Retry-After")));
+          error.status = response.status;
+          throw error;
+        }
+        return data;
+      });
+    }, function () {
+      throw new Error("The server could not be reached: check the connection and try again.");
+    });
+  }
+
+  let toastTimer = 0;
+
+  /** A short message at the bottom of the screen (in the open dialog, if any), said to screen readers too;
+   * `kind` "error" keeps it longer; `link` ({href, text}) follows the text. */
+  function toast(text, kind, link) {
+    const host = document.querySelector("dialog[open]") || document.body;
+    let box = host.querySelector(":scope > .toast");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "toast";
+      box.setAttribute("role", "status");
+      box.addEventListener("click", function (event) { if (!event.target.closest("a")) box.hidden = true; });
+      host.appendChild(box);
+    }
+    box.classList.toggle("toast--error", kind === "error");
+    box.setAttribute("role", kind === "error" ? "alert" : "status");
+    box.textContent = text;
+    if (link && link.href) {
+      const anchor = document.createElement("a");
+      anchor.href = link.href;
+      anchor.textContent = link.text;
+      box.append(" ", anchor);
+    }
+    box.hidden = false;
+    window.clearTimeout(toastTimer);
+    toastTimer = window.setTimeout(function () { box.hidden = true; }, kind === "error" ? 9000 : 3500);
   }
 
   // ---- Copy buttons -----------------------------------------------------------------------------------
@@ -144,6 +229,7 @@
     const sort = byId("sort");
     const status = byId("filter-status");
     const empty = byId("filter-empty");
+    const picksOnly = byId("picks-only");
     const lightbox = initLightbox(grid);
 
     function cards() {
@@ -161,18 +247,24 @@
     function applyFilter() {
       const query = filter ? filter.value.trim() : "";
       const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+      const picked = Boolean(picksOnly && picksOnly.checked);
       const all = cards();
       let shown = 0;
       all.forEach(function (card) {
         const text = searchText(card);
-        const match = words.every(function (word) { return text.indexOf(word) !== -1; });
+        const match = words.every(function (word) { return text.indexOf(word) !== -1; }) &&
+          (!picked || number(card.dataset.picks) > 0);
         card.hidden = !match;
         if (match) shown += 1;
       });
-      if (status) status.textContent = words.length ? shown + " of " + all.length + " cards match" : "";
+      const filtered = words.length > 0 || picked;
+      if (status) {
+        status.textContent = !filtered ? ""
+          : shown + " of " + all.length + (picked ? " cards are picks" + (words.length ? " and match" : "") : " cards match");
+      }
       if (empty) {
-        empty.hidden = !words.length || shown > 0;
-        byId("filter-empty-query").textContent = query;
+        empty.hidden = !filtered || shown > 0;
+        byId("filter-empty-query").textContent = query || "Picks";
       }
     }
 
@@ -204,9 +296,14 @@
       return x < y ? 1 : x > y ? -1 : 0;
     }
 
+    /** Most picked first; then most commented (a team's answers), then the link's order. */
+    function mostPicked(a, b) {
+      return number(b.dataset.picks) - number(a.dataset.picks) || number(b.dataset.comments) - number(a.dataset.comments);
+    }
+
     function applySort() {
       const mode = sort ? sort.value : "link";
-      const compare = mode === "seed" ? seedOrder : mode === "newest" ? newestFirst : null;
+      const compare = mode === "seed" ? seedOrder : mode === "newest" ? newestFirst : mode === "picks" ? mostPicked : null;
       const sorted = cards().sort(function (a, b) {
         return (compare ? compare(a, b) : 0) || linkOrder(a, b);
       });
@@ -354,6 +451,10 @@
       setSlot(card, "action", task.labels.action);
       setSlot(card, "created", task.labels.created);
       setSlot(card, "task", task.id);
+      if (shared.fillMarks) {
+        shared.fillMarks(card, { picks: image.picks, pickers: image.pickers, mine: image.picked_by_me,
+                                 comments: image.comments });
+      }
       card.classList.add("is-new");
       return card;
     }
@@ -417,9 +518,20 @@
       ? shared.pager(grid, { lightbox: lightbox, searchText: searchText, linkOrder: linkOrder })
       : null;
     shared.list = pager; // for a look from the console (and the benchmark): the list and what is in the page
+    shared.cardOrder = pager ? pager.keys : function () {
+      return cards().filter(function (card) { return card.dataset.status === "done" && !card.hidden; })
+        .map(function (card) { return card.dataset.key; });
+    };
+    // Picks and comments change under the reader (team.js): a grid sorted or filtered by them follows.
+    shared.marksChanged = pager ? pager.marksChanged : function () {
+      if (sort && sort.value === "picks") applySort();
+      if (picksOnly && picksOnly.checked) applyFilter();
+    };
     if (!pager) {
       if (filter) filter.addEventListener("input", applyFilter);
+      if (picksOnly) picksOnly.addEventListener("change", applyFilter);
       if (sort) sort.addEventListener("change", applySort);
+      if (picksOnly && picksOnly.checked) applyFilter(); // as the browser kept the form on a way back
     }
     shared.ready.forEach(function (hook) { hook(grid); });
 
@@ -659,6 +771,9 @@
     });
 
     dialog.addEventListener("keydown", function (event) {
+      // Keys typed into a field (a comment) are the field's: only Tab (kept in the dialog) and Esc reach us.
+      if (event.target.closest("input, textarea, select, [contenteditable]") && event.key !== "Tab" &&
+          event.key !== "Escape") return;
       if (zoom && zoom.key(event)) return; // z, +, - and the arrows while zoomed in belong to the zoom
       if (event.key === "ArrowRight") {
         event.preventDefault();
@@ -753,7 +868,10 @@
       },
       /** Walk `replacement` (pager.js's list) instead of the grid's cards. */
       setSource: function (replacement) {
+        // An image opened from a one-image link before the replacement came is one of its entries from now on.
+        const shown = current && source.card(current);
         source = Object.assign({}, source, replacement);
+        if (shown) current = source.entry(shown) || current;
         openWanted();
       },
       current: function () { return current && source.card(current); },

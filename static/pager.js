@@ -20,11 +20,13 @@
     shared.autoSizes = false; // see imageCard in gallery.js: cards made here are dropped again
     const filter = shared.byId("filter");
     const sort = shared.byId("sort");
+    const picksOnly = shared.byId("picks-only");
     const status = shared.byId("filter-status");
     const empty = shared.byId("filter-empty");
     const summary = shared.byId("summary");
     const more = shared.byId("more");
 
+    const itemRefs = (grid.dataset.items || "").split(" ").filter(Boolean);
     let entries = []; // every card loaded, in the server's order
     let view = []; // those shown: filtered and sorted
     const byKey = new Map();
@@ -35,7 +37,8 @@
     let next = grid.dataset.next || null;
     let loading = null; // the promise of the page being fetched
     let generation = 0; // a new query makes older answers stale
-    let serverQuery = { q: "", sort: grid.dataset.sort || "" }; // what the list in hand was asked with
+    // What the list in hand was asked with: words, an order, only picks.
+    let serverQuery = { q: "", sort: grid.dataset.sort || "", picks: grid.dataset.picks === "1" };
     let measure = null; // what the last layout was made for
     let bodyHeight = 0; // details: a card's height under its image, measured
     const full = new Map(); // built cards kept for the lightbox (only the last few)
@@ -65,11 +68,16 @@
     }
 
     function fromElement(element, seq) {
+      const item = element.dataset.item || itemRefs[Number(element.dataset.order)];
+      if (item) element.dataset.item = item; // collection.js moves and removes cards by the item they stand for
       return {
         key: element.dataset.key || element.id, task: null, image: null, el: element, own: true, seq: seq,
         done: element.dataset.status === "done", ratio: shapeOf(element), seed: element.dataset.seed || "",
         created: element.dataset.created || "", taskId: element.dataset.task,
         text: hooks.searchText(element), height: 0,
+        picks: Number(element.dataset.picks) || 0, comments: Number(element.dataset.comments) || 0,
+        // A collection's page names the item each of its tasks stands for, in the cards' order (data-order).
+        item: item || null,
       };
     }
 
@@ -94,7 +102,33 @@
         done: Boolean(image), ratio: Number(((image ? image.thumb.shape : task.shape) || "ar1000").slice(2)) / 1000,
         seed: (image && image.seed) || "", created: task.created_at || "", taskId: task.id,
         text: [prompt, image ? image.seed || "" : "", task.model || "", task.id].join(" ").toLowerCase(), height: 0,
+        picks: (image && Number(image.picks)) || 0, comments: (image && Number(image.comments)) || 0,
       };
+    }
+
+    /** A JSON page's cards into the list: a listing's tasks, or a collection's items (a task, or some of its
+     * images); the number of images added. */
+    function take(page) {
+      let added = 0;
+      const items = page.items || page.tasks.map(function (task) { return { ref: null, task: task, image_indexes: null }; });
+      items.forEach(function (item) {
+        const task = item.task;
+        const seq = entries.length;
+        if (task.status === "done") {
+          const wanted = item.image_indexes;
+          task.images.forEach(function (image) {
+            if (wanted && wanted.indexOf(image.index) < 0) return;
+            const entry = fromJson(task, image, seq);
+            entry.item = item.ref;
+            added += add(entry) ? 1 : 0;
+          });
+        } else {
+          const entry = fromJson(task, null, seq);
+          entry.item = item.ref;
+          added += add(entry) ? 1 : 0;
+        }
+      });
+      return added;
     }
 
     function add(entry) {
@@ -121,6 +155,7 @@
       const order = String(entry.seq);
       const card = entry.image ? shared.imageCard(entry.task, entry.image, order) : shared.statusCard(entry.task, order);
       card.classList.remove("is-new"); // paged in, not arriving: no animation
+      if (entry.item) card.dataset.item = entry.item;
       dropBlanks(card);
       return card;
     }
@@ -174,7 +209,19 @@
       newest: function (a, b) { return -byCreated(a, b) || a.seq - b.seq; },
       oldest: function (a, b) { return byCreated(a, b) || a.seq - b.seq; },
       seed: function (a, b) { return seedOrder(a, b) || a.seq - b.seq; },
+      picks: function (a, b) { return b.picks - a.picks || b.comments - a.comments || a.seq - b.seq; },
     };
+
+    /** The order the listing comes in from the server when none is asked for. */
+    function ownOrder() {
+      const kind = grid.dataset.listing;
+      return kind === "search" ? "best" : kind === "collection" ? "order" : "newest";
+    }
+
+    /** Only picks, here: when the box is ticked and the list in hand is not the server's answer to that. */
+    function picksHere() {
+      return Boolean(picksOnly && picksOnly.checked && !serverQuery.picks);
+    }
 
     /** Words to look for here: none when the server looked for them already (it understands more of them:
      * `model:flux-dev`, word starts, Chinese, than a look for the plain text would). */
@@ -185,7 +232,7 @@
     /** The order to put the list in here, or "" when it came from the server in the order asked for. */
     function orderHere() {
       const order = sort ? sort.value : "";
-      const served = serverQuery.sort || (grid.dataset.listing === "search" ? "best" : "newest");
+      const served = serverQuery.sort || ownOrder();
       return ORDERS[order] && order !== served ? order : "";
     }
 
@@ -193,8 +240,10 @@
     function refresh(quiet) {
       const wanted = wantedHere();
       const order = orderHere();
+      const picked = picksHere();
       view = entries.filter(function (entry) {
-        return wanted.every(function (word) { return entry.text.indexOf(word) !== -1; });
+        return wanted.every(function (word) { return entry.text.indexOf(word) !== -1; }) &&
+          (!picked || entry.picks > 0);
       });
       view.sort(order ? ORDERS[order] : function (a, b) { return a.seq - b.seq; });
       place_ = new Map(view.map(function (entry, index) { return [entry, index]; }));
@@ -205,7 +254,7 @@
     /** Entries from `from` on were paged in: shown as they are at the end of the list, when nothing is filtered
      * or sorted here (else the list is made again). Only the rows from the last one on are laid out again. */
     function appended(from) {
-      if (wantedHere().length || orderHere() || view.length !== from) {
+      if (wantedHere().length || orderHere() || picksHere() || view.length !== from) {
         refresh();
         return;
       }
@@ -218,7 +267,7 @@
     }
 
     function report() {
-      const filtered = words().length > 0;
+      const filtered = words().length > 0 || Boolean(picksOnly && picksOnly.checked);
       const images = view.filter(function (entry) { return entry.done; }).length;
       if (status) {
         status.textContent = !filtered ? ""
@@ -241,11 +290,11 @@
     function changed() {
       window.clearTimeout(filterTimer);
       const order = sort ? sort.value : "";
-      const ownOrder = grid.dataset.listing === "search" ? "best" : "newest";
-      const wanted = { q: words().join(" "), sort: order === ownOrder ? "" : order };
-      if (wanted.q === serverQuery.q && wanted.sort === serverQuery.sort) {
+      const wanted = { q: words().join(" "), sort: order === ownOrder() ? "" : order,
+                       picks: Boolean(picksOnly && picksOnly.checked) };
+      if (wanted.q === serverQuery.q && wanted.sort === serverQuery.sort && wanted.picks === serverQuery.picks) {
         refresh(); // the list in hand is the server's answer to exactly this
-      } else if (!next && !serverQuery.q) {
+      } else if (!next && !serverQuery.q && !serverQuery.picks) {
         refresh(); // the whole listing is here: filter and sort it in place
       } else {
         filterTimer = window.setTimeout(function () { ask(wanted); }, wanted.q !== serverQuery.q ? FILTER_WAIT_MS : 0);
@@ -260,6 +309,7 @@
       const url = new URL(text ? grid.dataset.searchApi : grid.dataset.listingApi, window.location.href);
       if (text) url.searchParams.set("q", text);
       if (wanted.sort) url.searchParams.set("sort", wanted.sort);
+      if (wanted.picks) url.searchParams.set("picks", "1");
       entries = [];
       byKey.clear();
       clear();
@@ -287,17 +337,9 @@
         .then(function (page) {
           if (asked !== generation) return false;
           const from = entries.length;
-          let added = 0;
-          page.tasks.forEach(function (task) {
-            const seq = entries.length;
-            if (task.status === "done") {
-              task.images.forEach(function (image) { added += add(fromJson(task, image, seq)) ? 1 : 0; });
-            } else {
-              added += add(fromJson(task, null, seq)) ? 1 : 0;
-            }
-          });
-          next = page.next_url || null;
-          if (more && page.next && !more.parentElement.hidden) {
+          const added = take(page);
+          next = page.next_url || (page.items ? page.next : null) || null;
+          if (more && page.next && !page.items && !more.parentElement.hidden) {
             more.href = more.href.replace(/([?&]cursor=)[^&]*/, "$1" + encodeURIComponent(page.next));
           }
           if (!next && more) more.parentElement.remove();
@@ -600,6 +642,7 @@
     });
     if (filter) filter.addEventListener("input", changed);
     if (sort) sort.addEventListener("change", changed);
+    if (picksOnly) picksOnly.addEventListener("change", changed);
 
     hooks.lightbox.setSource({
       list: function () { return view.filter(function (entry) { return entry.done; }); },
@@ -621,6 +664,75 @@
       loadMore: loadMore,
       fullCard: fullCard,
       find: function (key) { return byKey.get(key) || null; },
+      /** The image cards' keys as shown: filtered and in order, in the page or not. */
+      keys: function () {
+        return view.filter(function (entry) { return entry.done; }).map(function (entry) { return entry.key; });
+      },
+      /** Whether the whole listing is in the list (no page left on the server). */
+      complete: function () { return !next; },
+      /** The collection's items in the list, in its order. */
+      items: function () {
+        const seen = [];
+        entries.forEach(function (entry) {
+          if (entry.item && seen[seen.length - 1] !== entry.item) seen.push(entry.item);
+        });
+        return seen;
+      },
+      /** Put the cards of `item` right after those of `after` (null: first), as the server now has them. */
+      moveItem: function (item, after) {
+        const moving = entries.filter(function (entry) { return entry.item === item; });
+        if (!moving.length) return false;
+        const rest = entries.filter(function (entry) { return entry.item !== item; });
+        let at = 0;
+        if (after !== null) {
+          for (let n = rest.length - 1; n >= 0; n -= 1) {
+            if (rest[n].item === after) {
+              at = n + 1;
+              break;
+            }
+          }
+        }
+        entries = rest.slice(0, at).concat(moving, rest.slice(at));
+        entries.forEach(function (entry, index) { entry.seq = index; });
+        refresh(true);
+        return true;
+      },
+      /** Take the cards of these items out of the list. */
+      removeItems: function (items) {
+        const gone = new Set(items);
+        entries = entries.filter(function (entry) {
+          if (!gone.has(entry.item)) return true;
+          byKey.delete(entry.key);
+          const card = shown.get(entry);
+          if (card) {
+            card.remove();
+            shown.delete(entry);
+          }
+          return false;
+        });
+        refresh();
+        hooks.lightbox.cardsChanged();
+      },
+      /** Items that arrived (a page of a collection's JSON), added at the end of the list. */
+      append: function (page) {
+        const from = entries.length;
+        const added = take(page);
+        if (added) {
+          appended(from);
+          hooks.lightbox.cardsChanged();
+        }
+        return added;
+      },
+      /** Picks and comments changed ({key: {picks, comments}}): a list sorted or filtered by them follows. */
+      marksChanged: function (changes) {
+        Object.keys(changes || {}).forEach(function (key) {
+          const entry = byKey.get(key);
+          if (!entry) return;
+          entry.picks = Number(changes[key].picks) || 0;
+          entry.comments = Number(changes[key].comments) || 0;
+        });
+        if (orderHere() === "picks" || picksHere()) refresh(true);
+      },
     };
   };
 })();

@@ -24,10 +24,13 @@ from gallery.services import services
 from gallery.web.assets import static_file_url
 from gallery.web.errors import UPSTREAM
 from gallery.web.viewmodels import blank_tasks, gallery_view, plural
+from gallery.workspace.collections import NotFound
 
 STATIC_FILES = ("style.css", "noscript.css", "gallery.js", "zoom.js", "compare.js", "favicon.svg")
 # Marks a folder as an export, so exporting into it again may replace it, and no other folder is ever touched.
 MARKER = ".flux-gallery-export"
+# Items per page of an exported collection: a page of a 10,000-image collection stays light to open.
+COLLECTION_PAGE = 500
 # A broken image is exported as the grey placeholder the live server answers with, so every link resolves.
 BROKEN_EXTENSION = "webp"
 
@@ -93,10 +96,21 @@ def home_url(context: Context) -> str:
 
 @click.command("export")
 @with_appcontext
-@click.argument("ids", nargs=-1, required=True)
+@click.argument("ids", nargs=-1)
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-def export_command(ids: tuple[str, ...], folder: Path) -> None:
-    """Write the gallery of task IDS to FOLDER as static files (index.html, CSS, JS, thumbnails, originals)."""
+@click.option("--collection", "slug", help="Export this collection (its slug, as in /c/<slug>) instead of task IDs.")
+def export_command(ids: tuple[str, ...], folder: Path, slug: str | None) -> None:
+    """Write the gallery of task IDS (or a --collection) to FOLDER as static files (index.html, CSS, JS,
+    thumbnails, originals)."""
+    if slug is not None:
+        if ids:
+            raise click.UsageError("Give task IDs or --collection, not both.")
+        done = _export_collection(slug.strip(), folder)
+        click.echo(f"Exported {plural(done.images, 'image')} from {plural(done.tasks, 'item')}"
+                   f" ({len(done.broken)} broken) to {done.folder / 'index.html'}")
+        return
+    if not ids:
+        raise click.UsageError("Give task IDs (or --collection <slug>) and a folder.")
     try:
         parsed = parse_ids(",".join(ids), services().max_ids)
     except BadIds as error:
@@ -143,6 +157,64 @@ def export_gallery(ids: tuple[str, ...], folder: Path) -> Exported:
         shutil.rmtree(building, ignore_errors=True)
         raise
     return replace(done, folder=folder)
+
+
+def _export_collection(slug: str, folder: Path) -> Exported:
+    """Write a collection as static pages of COLLECTION_PAGE items each, a page at a time: memory stays flat."""
+    from gallery.web.collections import collection_pages
+
+    folder = folder.resolve()
+    _check_folder(folder)
+    collections = services().collections
+    try:
+        collections.info(slug)
+    except NotFound:
+        raise click.ClickException(f"There is no collection {slug!r}. Nothing was exported.") from None
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    building.chmod(0o777 & ~_umask())
+    images = items = 0
+    broken: dict[tuple[str, int], str] = {}
+    try:
+        for number, (render, tasks, found, last) in enumerate(collection_pages(slug, COLLECTION_PAGE), 1):
+            extensions = {}
+            for task in tasks:
+                if task.status is not Status.DONE:
+                    continue
+                for image in task.images:
+                    key = (task.id, image.index)
+                    try:
+                        # The whole task: the thumbnailer finds an image by its index among all of them.
+                        extensions[key] = _write_image(building, found[task.id], image.index)
+                    except (ImageFetchError, ThumbnailError) as error:
+                        broken[key] = str(error)
+                        _write_placeholder(building, task, image.index)
+            with current_app.test_request_context("/"):
+                html = render(ExportUrls(extensions), broken, export=True, export_next=None if last else
+                              collection_page_path(number + 1),
+                              exported_label=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+            (building / collection_page_path(number)).write_text(html, encoding="utf-8")
+            images += sum(len(task.images) for task in tasks)
+            items += len(tasks)
+        _write_static(building)
+        (building / MARKER).write_text(f"A Flux Gallery static export of the collection {slug}; `flask export` "
+                                       "replaces this folder whole when exporting into it again.\n", encoding="utf-8")
+        _swap_in(building, folder)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return Exported(folder=folder, images=images, tasks=items, broken=broken)
+
+
+def collection_page_path(number: int) -> str:
+    """The file of page `number` of an exported collection: index.html, then page-2.html, page-3.html…"""
+    return "index.html" if number == 1 else f"page-{number}.html"
+
+
+def _write_static(folder: Path) -> None:
+    (folder / "static").mkdir(exist_ok=True)
+    for name in STATIC_FILES:
+        shutil.copyfile(Path(current_app.static_folder or "static") / name, folder / "static" / name)
 
 
 def _umask() -> int:

@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, re
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from gallery.settings import Settings
-from gallery.web.errors import wants_json
+from gallery.web.errors import plain_errors, wants_json
 
 bp = Blueprint("access", __name__)
 
@@ -39,6 +39,10 @@ def _fingerprint() -> str:
 
 
 def _has_access() -> bool:
+    """The signed access cookie of a browser, or the key itself as `Authorization: Bearer <key>` (scripts)."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and given.strip():
+        return hmac.compare_digest(given.strip().encode(), current_app.config["ACCESS_KEY"].encode())
     cookie = request.cookies.get(COOKIE)
     if not cookie:
         return False
@@ -51,7 +55,11 @@ def _has_access() -> bool:
 def _require_key() -> Response | None:
     if request.endpoint in OPEN_ENDPOINTS or _has_access():
         return None
-    if wants_json():
+    if plain_errors():
+        response = jsonify({"error": "This gallery needs its access key: send it as Authorization: Bearer <key>, "
+                                     "or open the gallery in a browser and enter it."})
+        response.status_code = 401
+    elif wants_json():
         response = jsonify({"error": {"status": 401, "title": "This gallery needs its access key",
                                       "detail": "Open the gallery in a browser and enter the key.", "trace_id": None}})
         response.status_code = 401

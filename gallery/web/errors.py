@@ -5,12 +5,14 @@ import uuid
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_limiter import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from gallery.flux.client import ApiError
 from gallery.flux.models import BadIds
 from gallery.infra.slots import Busy
 from gallery.web import ratelimit
+from gallery.workspace.collections import CollectionError
 from gallery.workspace.kept import BadCursor
 from gallery.workspace.query import BadQuery
 
@@ -30,9 +32,19 @@ UPSTREAM = {
 }
 
 
+# The API routes of collections, picks, comments and the display name answer errors as {"error": "<message>"}:
+# one string a page can show as it is.
+PLAIN_ERRORS = ("/api/me", "/api/collections", "/api/picks/", "/api/images/", "/api/comments/", "/api/activity")
+
+
 def wants_json() -> bool:
     """Whether the current request is for the JSON API, so any error it gets is JSON rather than an HTML page."""
     return request.path.startswith("/api/")
+
+
+def plain_errors() -> bool:
+    """Whether the current request's errors are {"error": "<message>"} (the routes of collections and such)."""
+    return request.path.startswith(PLAIN_ERRORS)
 
 
 def init_app(app: Flask) -> None:
@@ -42,6 +54,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(BadCursor, _bad_cursor)
     app.register_error_handler(ApiError, _upstream)
     app.register_error_handler(Busy, _busy)
+    app.register_error_handler(CollectionError, _collection_error)
+    app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)
 
@@ -56,6 +70,15 @@ def _bad_query(error: ValueError) -> Response:
 
 def _bad_cursor(error: BadCursor) -> Response:
     return _page(400, "That page link is not one this server made", str(error), hint=None)
+
+
+def _collection_error(error: CollectionError) -> Response:
+    title = "Nothing here" if error.status == 404 else "That change cannot be made"
+    return _page(error.status, title, str(error), hint=None)
+
+
+def _csrf_error(error: CSRFError) -> Response:
+    return _page(400, "That change was refused", f"{error.description} Reload the page and try again.", hint=None)
 
 
 def _upstream(error: ApiError) -> Response:
@@ -97,9 +120,16 @@ def _unexpected(error: Exception) -> Response:
                  hint=f"If it keeps happening, tell whoever runs this gallery: request {request_id}.")
 
 
+def page(status: int, title: str, detail: str) -> Response:
+    """An error page (or JSON) for another module's refusal."""
+    return _page(status, title, detail, hint=None)
+
+
 def _page(status: int, title: str, detail: str, *, hint: str | None, trace_id: str | None = None) -> Response:
     """The error as an HTML page, or as JSON for the API route."""
-    if wants_json():
+    if plain_errors():
+        response = jsonify({"error": detail or title})
+    elif wants_json():
         response = jsonify({"error": {"status": status, "title": title, "detail": detail, "trace_id": trace_id}})
     else:
         response = Response(render_template("error.html", status=status, title=title, detail=detail, hint=hint,

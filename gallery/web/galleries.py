@@ -12,12 +12,13 @@ from gallery.images.originals import EXTENSIONS, ImageFetchError, media_type
 from gallery.images.pipeline import PIPELINE, ThumbnailError, placeholder
 from gallery.infra.slots import Busy
 from gallery.services import services
-from gallery.web import compare, density
+from gallery.web import compare, density, identity
+from gallery.web.marks import marks_for, page_variant
 from gallery.web.pagecache import page_key
 from gallery.web.shapes import kept_shapes
 from gallery.web.sharing import share_meta
 from gallery.web.urls import FlaskUrls
-from gallery.web.viewmodels import GalleryView, Shapes, blank_tasks, find_image, gallery_view
+from gallery.web.viewmodels import GalleryView, Marks, Shapes, blank_tasks, find_image, gallery_view
 
 log = logging.getLogger(__name__)
 bp = Blueprint("gallery", __name__)
@@ -56,10 +57,11 @@ def tasks(ids: str) -> Response | str:
         return redirect(f"{target}?{query}" if query else target, 301)
     found, broken = _lookup(parsed)
     shapes = kept_shapes(found.tasks, s.store, min(s.thumb_sizes))
+    marks = marks_for(found.tasks)
     shown = density.current()
     key = page_key(request.full_path, request.host_url, found.tasks, broken, found.as_of,
-                   (shown, tuple(sorted(shapes.items()))))
-    page = s.pages.get(key) or s.pages.put(key, _render_gallery(_view(parsed, found, broken, shapes), shown))
+                   (shown, tuple(sorted(shapes.items())), page_variant(marks)))
+    page = s.pages.get(key) or s.pages.put(key, _render_gallery(_view(parsed, found, broken, shapes, marks), shown))
     # A reload of an unchanged page is a 304: the browser keeps its copy, and images keep their place.
     unchanged = request.if_none_match.contains_weak(page.etag)
     response = Response(status=304) if unchanged else Response(page.body, mimetype="text/html")
@@ -78,7 +80,8 @@ def api_tasks(ids: str) -> Response:
     s = services()
     parsed = parse_ids(ids.rstrip("/"), s.max_ids)
     found, broken = _lookup(parsed)
-    response = jsonify(_view(parsed, found, broken, kept_shapes(found.tasks, s.store, min(s.thumb_sizes))).to_json())
+    view = _view(parsed, found, broken, kept_shapes(found.tasks, s.store, min(s.thumb_sizes)), marks_for(found.tasks))
+    response = jsonify(view.to_json())
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
@@ -132,10 +135,12 @@ def _lookup(ids: tuple[str, ...]) -> tuple[Found, dict[tuple[str, int], str]]:
     return found, broken
 
 
-def _view(ids: tuple[str, ...], found: Found, broken: dict[tuple[str, int], str], shapes: Shapes) -> GalleryView:
-    """The view model of a gallery, broken images marked so; the page and the JSON route both show it."""
+def _view(ids: tuple[str, ...], found: Found, broken: dict[tuple[str, int], str], shapes: Shapes,
+          marks: Marks | None = None) -> GalleryView:
+    """The view model of a gallery, broken images marked so, picks and comments filled; the page and the JSON
+    route both show it."""
     return gallery_view(ids, found.tasks, FlaskUrls(), services().thumb_sizes, broken=broken, as_of=found.as_of,
-                        shapes=shapes)
+                        shapes=shapes, marks=marks, writable=identity.writable())
 
 
 def _render_gallery(view: GalleryView, shown: str) -> str:

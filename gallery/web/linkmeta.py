@@ -65,6 +65,20 @@ def compare_meta(view: CompareView, *, url: str, preview_url: str) -> ShareMeta:
     )
 
 
+def collection_meta(info, *, url: str, preview_url: str) -> ShareMeta:
+    """The preview of a collection: its title, how many images and who made it, its description."""
+    count = f"{info.image_count:,} image" if info.image_count == 1 else f"{info.image_count:,} images"
+    description = f"A collection of {count} by {info.created_by}." + (f" {info.description}" if info.description
+                                                                     else "")
+    return ShareMeta(
+        title=clip_words(info.title, 120),
+        description=clip_words(" ".join(description.split()), 300),
+        url=url,
+        image_url=preview_url,
+        image_alt=f"Contact sheet of the collection {clip_words(info.title, 80)}",
+    )
+
+
 def signature(page: GalleryView) -> str:
     """A short fingerprint of what a gallery's preview shows, so its URL changes when a task finishes."""
     parts = [VERSION] + [f"{task.id}:{task.status}:{len(task.images)}" for task in page.tasks]

@@ -69,6 +69,10 @@ class ImageView:
     request: dict
     error: str | None = None  # why the image could not be loaded, when the server knows it could not
     ratio: float = 1.0  # the tile's shape, width / height, as one of layout.RATIOS
+    picks: int = 0  # teammates who picked (starred) it
+    pickers: tuple[str, ...] = ()  # their display names, first pick first
+    picked_by_me: bool = False  # whether the viewer is one of them
+    comments: int = 0
 
     @property
     def shape(self) -> str:
@@ -139,6 +143,10 @@ class ImageView:
             "source_url": self.source_url,
             "error": self.error,
             "request": self.request,
+            "picks": self.picks,
+            "pickers": list(self.pickers),
+            "picked_by_me": self.picked_by_me,
+            "comments": self.comments,
         }
 
 
@@ -274,6 +282,7 @@ class GalleryView:
     api_link: str
     prompts_differ: bool
     as_of: datetime | None = None  # set when the upstream failed and kept copies are shown
+    writable: bool = False  # whether the viewer may pick, comment and collect here (controls are shown)
 
     @property
     def as_of_label(self) -> str | None:
@@ -329,6 +338,7 @@ class GalleryView:
             "prompts_differ": self.prompts_differ,
             "summary": self.summary.to_json(),
             "as_of": self.as_of.isoformat() if self.as_of else None,
+            "writable": self.writable,
             "tasks": [task.to_json() for task in self.tasks],
         }
 
@@ -346,13 +356,26 @@ class Card:
 Shapes = Mapping[tuple[str, int], tuple[int, int]]
 
 
+class ImageMarks(Protocol):
+    """An image's picks and comments as the viewer sees them (gallery/workspace/collections.py's Marks)."""
+
+    picks: int
+    pickers: tuple[str, ...]
+    mine: bool
+    comments: int
+
+
+Marks = Mapping[tuple[str, int], ImageMarks]
+
+
 def gallery_view(ids: tuple[str, ...], tasks: list[Task], urls: Urls, thumb_sizes: tuple[int, ...], *,
                  broken: Mapping[tuple[str, int], str] | None = None, as_of: datetime | None = None,
-                 shapes: Shapes | None = None) -> GalleryView:
+                 shapes: Shapes | None = None, marks: Marks | None = None, writable: bool = False) -> GalleryView:
     """The view model of a gallery of `tasks`, shown in the order of `ids`; `broken` says which images failed,
-    `shapes` the real width and height of kept images whose task asked for no size in pixels."""
+    `shapes` the real width and height of kept images whose task asked for no size in pixels, `marks` their
+    picks and comments."""
     diff = prompt_diff(prompt for task in tasks for prompt in (task.prompt, *(image.prompt for image in task.images)))
-    views = tuple(task_view(task, urls, thumb_sizes, diff, broken, shapes) for task in tasks)
+    views = tuple(task_view(task, urls, thumb_sizes, diff, broken, shapes, marks) for task in tasks)
     count = {status: sum(1 for task in tasks if task.status is status) for status in Status}
     summary = Summary(
         images=sum(len(view.images) for view in views),
@@ -364,18 +387,21 @@ def gallery_view(ids: tuple[str, ...], tasks: list[Task], urls: Urls, thumb_size
         unavailable=count[Status.UNAVAILABLE],
     )
     return GalleryView(ids=ids, tasks=views, summary=summary, link=urls.gallery(ids), api_link=urls.api(ids),
-                       prompts_differ=bool(diff), as_of=as_of)
+                       prompts_differ=bool(diff), as_of=as_of, writable=writable)
 
 
 def task_view(task: Task, urls: Urls, thumb_sizes: tuple[int, ...],
               diff: dict[str, PromptParts] | None = None,
-              broken: Mapping[tuple[str, int], str] | None = None, shapes: Shapes | None = None) -> TaskView:
+              broken: Mapping[tuple[str, int], str] | None = None, shapes: Shapes | None = None,
+              marks: Marks | None = None) -> TaskView:
     """The view model of one task; `diff` marks the words of each prompt that the gallery's others lack,
-    `broken` says which of its images could not be loaded, and `shapes` the real size of kept images."""
-    diff, broken, shapes = diff or {}, broken or {}, shapes or {}
+    `broken` says which of its images could not be loaded, `shapes` the real size of kept images, and `marks`
+    their picks and comments."""
+    diff, broken, shapes, marks = diff or {}, broken or {}, shapes or {}, marks or {}
     asked = aspect(task.size)
     images = tuple(_image_view(task, image, urls, thumb_sizes, _shape(task.size, shapes.get((task.id, image.index))),
-                               diff, NO_ADDRESS if image.url is None else broken.get((task.id, image.index)))
+                               diff, NO_ADDRESS if image.url is None else broken.get((task.id, image.index)),
+                               marks.get((task.id, image.index)))
                    for image in task.images)
     return TaskView(
         id=task.id, status=task.status, action=task.action, model=task.model, size=task.size,
@@ -396,7 +422,7 @@ def _shape(size: str | None, known: tuple[int, int] | None) -> tuple[int, int]:
 
 
 def _image_view(task: Task, image: Image, urls: Urls, sizes: tuple[int, ...], shape: tuple[int, int],
-                diff: dict[str, PromptParts], error: str | None) -> ImageView:
+                diff: dict[str, PromptParts], error: str | None, mark: ImageMarks | None = None) -> ImageView:
     thumbnails = {size: urls.thumb(task.id, image.index, size) for size in sorted(sizes)}
     smallest = min(sizes)
     width, height = _box(shape, smallest)
@@ -409,6 +435,8 @@ def _image_view(task: Task, image: Image, urls: Urls, sizes: tuple[int, ...], sh
         thumbnails=thumbnails, full_url=urls.image(task.id, image.index), source_url=image.url,
         width=width, height=height, prompt_parts=_parts(image.prompt, diff),
         request=regenerate_request(task, image), error=error, ratio=ratio_bucket(*shape),
+        picks=mark.picks if mark else 0, pickers=mark.pickers if mark else (),
+        picked_by_me=mark.mine if mark else False, comments=mark.comments if mark else 0,
     )
 
 

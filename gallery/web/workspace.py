@@ -6,8 +6,9 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 
 from gallery.flux.models import Task
 from gallery.services import services
-from gallery.web import compare, density
+from gallery.web import compare, density, identity
 from gallery.web.galleries import compress
+from gallery.web.marks import marks_for, only_picked, picks_wanted
 from gallery.web.shapes import kept_shapes
 from gallery.web.sharing import share_meta
 from gallery.web.urls import FlaskUrls
@@ -23,9 +24,10 @@ PAGE_TASKS = 48  # a task has one to four images: one page is at most about 200 
 FIRST_PAGE_TASKS = 24
 JSON_PAGES = 2
 NOTICE_COOKIE = "workspace_notice_seen"
-SORTS = {"recent": (("newest", "Newest first"), ("oldest", "Oldest first"), ("seed", "Seed")),
+SORTS = {"recent": (("newest", "Newest first"), ("oldest", "Oldest first"), ("seed", "Seed"),
+                    ("picks", "Most picked")),
          "search": (("best", "Best match"), ("newest", "Newest first"), ("oldest", "Oldest first"),
-                    ("seed", "Seed"))}
+                    ("seed", "Seed"), ("picks", "Most picked"))}
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class ListingView:
     next_cursor: str | None
     first_page: bool
     sort: str = ""  # one of ORDERS, or "" for the listing's own order
+    api_url: str = ""  # the listing's JSON route (its first page), for the script; "" for Recent's and search's own
 
     def to_json(self) -> dict:
         """The gallery JSON's `tasks`, plus the cursor and address of the next page."""
@@ -79,7 +82,8 @@ def api_search() -> Response:
 def _recent_view(limit: int | None = None) -> ListingView:
     cursor = request.args.get("cursor") or None
     sort = _sort()
-    page = services().kept.recent(cursor, limit or _page_size(cursor), sort or "newest")
+    page = services().kept.recent(cursor, limit or _page_size(cursor), sort or "newest",
+                                  picked=picks_wanted(request.args))
     return _listing("recent", "Recent", "", page, cursor is None, sort)
 
 
@@ -88,8 +92,8 @@ def _search_view(limit: int | None = None) -> ListingView:
     query = parse_query(text)
     cursor = request.args.get("cursor") or None
     sort = _sort()
-    page = services().kept.search(query, cursor, limit or _page_size(cursor), sort or None) if not query.empty \
-        else Page([], None)
+    page = services().kept.search(query, cursor, limit or _page_size(cursor), sort or None,
+                                  picked=picks_wanted(request.args)) if not query.empty else Page([], None)
     return _listing("search", _search_heading(query), query.text, page, cursor is None, sort)
 
 
@@ -109,23 +113,28 @@ def _search_heading(query: Query) -> str:
 
 
 def _listing(kind: str, heading: str, query: str, page: Page, first_page: bool, sort: str = "") -> ListingView:
-    """The view model of one page of a listing."""
-    args = ({"q": query} if query else {}) | ({"sort": sort} if sort else {})
+    """The view model of one page of a listing; with `picks=1`, only the picked images of its tasks."""
+    picked = picks_wanted(request.args)
+    args = ({"q": query} if query else {}) | ({"sort": sort} if sort else {}) | ({"picks": "1"} if picked else {})
     return ListingView(
-        kind=kind, heading=heading, query=query, grid=_grid(page.tasks), first_page=first_page,
+        kind=kind, heading=heading, query=query, grid=_grid(page.tasks, picked), first_page=first_page,
         next_url=url_for(f"workspace.{kind}", cursor=page.next, **args) if page.next else None,
         next_api_url=url_for(f"workspace.api_{kind}", cursor=page.next, **args) if page.next else None,
         next_cursor=page.next, sort=sort,
     )
 
 
-def _grid(tasks: list[Task]) -> GalleryView:
-    """The grid of a page of kept tasks, with broken images marked as in a gallery."""
+def _grid(tasks: list[Task], picked: bool = False) -> GalleryView:
+    """The grid of a page of kept tasks, with broken images marked as in a gallery, picks and comments filled."""
     s = services()
+    marks = marks_for(tasks)
+    if picked:
+        tasks = only_picked(tasks, marks)
     broken = {(task.id, image.index): reason for task in tasks for image in task.images
               if (reason := s.originals.failure(task.id, image.index))}
     return gallery_view(tuple(task.id for task in tasks), tasks, FlaskUrls(), s.thumb_sizes, broken=broken,
-                        shapes=kept_shapes(tasks, s.store, min(s.thumb_sizes)))
+                        shapes=kept_shapes(tasks, s.store, min(s.thumb_sizes)), marks=marks,
+                        writable=identity.writable())
 
 
 def _page(view: ListingView) -> Response:
@@ -136,7 +145,9 @@ def _page(view: ListingView) -> Response:
     # The page of a listing changes only with the tasks on it (and how they show: broken images, shapes learnt
     # since): kept tasks never change, so a reload is served from memory, as a finished gallery's page is.
     key = ("listing", request.full_path, request.host_url, shown, show_notice, view.next_cursor,
-           tuple((task.id, tuple((image.error, image.ratio) for image in task.images)) for task in view.grid.tasks))
+           tuple((task.id, tuple((image.error, image.ratio, image.picks, image.pickers, image.picked_by_me,
+                                  image.comments) for image in task.images)) for task in view.grid.tasks),
+           identity.viewer().key())
     if request.args.get(compare.PARAM):
         key = None  # a compare link may name tasks from anywhere, some still generating: drawn afresh
     page = s.pages.get(key) or s.pages.put(key, _render_listing(view, show_notice, shown))

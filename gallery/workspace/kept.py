@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from gallery.flux.models import Task, aspect, public_record, task_from_record
-from gallery.workspace.models import SOURCES, KeptTask
+from gallery.workspace.models import SOURCES, KeptTask, Pick
 from gallery.workspace.query import Query, Term
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 WORDS = table("kept_tasks_words", column("rowid"), column("rank"))
 MAX_SEARCH_DEPTH = 10_000  # results one search pages through; past that, narrow the search
 # Orders a listing may be sorted in besides its own (Recent: newest first; search: best match first).
-ORDERS = ("newest", "oldest", "seed")
+ORDERS = ("newest", "oldest", "seed", "picks")
 
 
 class BadCursor(ValueError):
@@ -112,13 +112,15 @@ class KeptTasks:
         with self._session() as session:
             return session.scalar(select(func.count()).select_from(KeptTask)) or 0
 
-    def recent(self, cursor: str | None = None, limit: int = 48, order: str = "newest") -> Page:
+    def recent(self, cursor: str | None = None, limit: int = 48, order: str = "newest", picked: bool = False) -> Page:
         """Kept tasks newest first by creation time, a page at a time (keyset: stable as new tasks arrive); or in
-        another of ORDERS, by position."""
+        another of ORDERS, by position; `picked`: only tasks with a picked image."""
         if order != "newest":
             statement = select(KeptTask.id, KeptTask.record).order_by(*_order(order, self.engine.dialect.name))
-            return self._by_position(statement, cursor, limit)
+            return self._by_position(_picked(statement) if picked else statement, cursor, limit)
         statement = select(KeptTask.id, KeptTask.record, KeptTask.created_at)
+        if picked:
+            statement = _picked(statement)
         if cursor:
             created_at, task_id = _read_cursor(cursor, "r")
             statement = statement.where(or_(KeptTask.created_at < created_at,
@@ -131,11 +133,13 @@ class KeptTasks:
         following = _cursor("r", _aware(rows[-1].created_at).isoformat(), rows[-1].id) if more and rows else None
         return Page([task_from_record(row.id, row.record) for row in rows], following)
 
-    def search(self, query: Query, cursor: str | None = None, limit: int = 48, order: str | None = None) -> Page:
+    def search(self, query: Query, cursor: str | None = None, limit: int = 48, order: str | None = None,
+               picked: bool = False) -> Page:
         """Kept tasks matching `query`, best first (then newest), or in one of ORDERS; a page at a time."""
         # Relevance shifts a little as tasks arrive, so a keyset on it would skip or repeat: search pages by
         # position, up to MAX_SEARCH_DEPTH results deep.
-        return self._by_position(_Search(self.engine.dialect.name, query).statement(order), cursor, limit)
+        statement = _Search(self.engine.dialect.name, query).statement(order)
+        return self._by_position(_picked(statement) if picked else statement, cursor, limit)
 
     def _by_position(self, statement, cursor: str | None, limit: int) -> Page:
         """A page of rows of (id, record) of `statement`, paged by position up to MAX_SEARCH_DEPTH deep."""
@@ -208,8 +212,16 @@ class _Search:
         return found
 
 
+def _picked(statement):
+    """Only tasks with at least one picked image (the grid's Picks filter)."""
+    return statement.where(KeptTask.id.in_(select(Pick.task_id)))
+
+
 def _order(order: str, dialect: str) -> tuple:
     """ORDER BY clauses of one of ORDERS; ties go newest first, then by ID, so paging by position is stable."""
+    if order == "picks":
+        picks = select(func.count(Pick.id)).where(Pick.task_id == KeptTask.id).correlate(KeptTask).scalar_subquery()
+        return picks.desc(), KeptTask.created_at.desc(), KeptTask.id.desc()
     if order == "oldest":
         return KeptTask.created_at.asc(), KeptTask.id.asc()
     if order == "seed":

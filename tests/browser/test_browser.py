@@ -16,12 +16,12 @@ import requests
 from playwright.sync_api import expect
 
 from app import create_app
+from browsing import Browse, axe_problems
 from flux_emulator import app as sample
 from flux_emulator.server import ServerThread
 from support import BROWSER_SERVER, gallery_app, gallery_config, need, set_fault
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 DONE, LAKE, MULTI = sample.DONE_ID, sample.LAKE_ID, sample.MULTI_ID
 EVERYTHING = "/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Everything"])
@@ -30,15 +30,6 @@ MIXED = "/tasks/" + ",".join(sample.SAMPLE_GALLERIES["Mixed states"])
 # A shareable gallery of three tasks, seven images: MULTI has four, DONE one, LAKE two.
 SMALL = f"/tasks/{MULTI},{DONE},{LAKE}"
 
-VIEWS = {
-    "desktop": {"viewport": {"width": 1280, "height": 860}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
-              "has_touch": True},
-}
-# Reported by the page as console errors so the console check catches them, whatever the browser logs.
-CSP_REPORTER = """document.addEventListener("securitypolicyviolation", (event) => {
-  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline code"}`);
-});"""
 IMAGES_LOADED = """() => Array.from(document.querySelectorAll("#grid img"))
   .every((img) => img.complete && img.naturalWidth > 0)"""
 # Every grid image loads now, not when scrolled to: those of cards the script adds later too (a pending task
@@ -48,66 +39,6 @@ EAGER = """() => {
   eager();
   new MutationObserver(eager).observe(document.getElementById("grid"), {childList: true});
 }"""
-
-
-class Browse:
-    """Opens pages in fresh contexts and collects every console error, page error and CSP violation."""
-
-    def __init__(self, browser, base_url: str) -> None:
-        self.browser = browser
-        self.base_url = base_url
-        self.contexts = []
-        self.problems: list[str] = []
-        self.reasons: dict[str, str] = {}  # X-Image-Error by URL
-        # Failures a page is meant to have: the broken sample image answers 502 with a placeholder.
-        self.expected = [f"/thumb/{sample.BROKEN_IMAGE_ID}/", f"/image/{sample.BROKEN_IMAGE_ID}/"]
-
-    def open(self, path: str = "/", *, view: str = "desktop", scheme: str = "light", javascript: bool = True,
-             before=None):
-        """A new page at `path`; `before(page)` runs first, ahead of the navigation (to throttle it, say)."""
-        context = self.browser.new_context(base_url=self.base_url, color_scheme=scheme,
-                                           java_script_enabled=javascript, **VIEWS[view])
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=self.base_url)
-        context.add_init_script(CSP_REPORTER)
-        self.contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda message: self._console(message))
-        page.on("response", lambda response: self._response(response))
-        page.on("pageerror", lambda error: self.problems.append(f"uncaught exception: {error}"))
-        if before is not None:
-            before(page)
-        page.goto(path)
-        return page
-
-    def expect_failure(self, url_part: str) -> None:
-        """A resource whose failure to load is the point of the test (an error page, say)."""
-        self.expected.append(url_part)
-
-    def _response(self, response) -> None:
-        # Why an image failed, said by the server, so that an unexpected failure's message carries it.
-        if response.status >= 500 and (reason := response.headers.get("x-image-error")):
-            self.reasons[response.url] = reason
-
-    def _console(self, message) -> None:
-        if message.type != "error":
-            return
-        url = message.location.get("url", "")
-        if message.text.startswith("Failed to load resource") and any(part in url for part in self.expected):
-            return
-        reason = f": {self.reasons[url]}" if url in self.reasons else ""
-        self.problems.append(f"console error: {message.text} ({url}){reason}")
-
-    def close(self) -> None:
-        for context in self.contexts:
-            context.close()
-
-
-@pytest.fixture
-def browse(browser, live_server):
-    session = Browse(browser, live_server.url)
-    yield session
-    session.close()
-    assert session.problems == [], "the page logged errors:\n" + "\n".join(session.problems)
 
 
 def cards(page) -> list[dict]:
@@ -499,6 +430,11 @@ def test_lightbox_traps_focus_and_wraps_around(browse):
     for _ in range(5):
         page.keyboard.press("Shift+Tab")
         assert page.evaluate("document.getElementById('lightbox').contains(document.activeElement)")
+    # Arrows typed in the comment box move its caret, not the lightbox; from a button they move the lightbox.
+    page.locator("#comment-body").focus()
+    page.keyboard.press("ArrowLeft")
+    assert lightbox_key(page) == f"{MULTI}-0"
+    page.locator("#lightbox-close").focus()
     page.keyboard.press("ArrowLeft")  # from the first image to the last
     assert lightbox_key(page) == f"{LAKE}-1"
     page.locator("#lightbox-close").click()
@@ -848,23 +784,6 @@ def test_a_static_export_never_polls_and_opens_a_deep_link(browse_files, export_
 # ---- every page: no errors, no CSP violations, accessible --------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def axe_source():
-    if not AXE.exists():
-        need(f"accessibility tests skipped: {AXE.relative_to(ROOT)} is missing (make test runs npm ci)")
-    return AXE.read_text(encoding="utf-8")
-
-
-def axe_problems(page, axe_source, *, preload: bool = True) -> list[str]:
-    """Serious and critical axe-core violations, one line each; `preload=False` where axe cannot fetch the
-    page's stylesheets itself (file://, which refuses its XMLHttpRequests)."""
-    if not page.evaluate("typeof axe !== 'undefined'"):  # once per page: a second check reuses it
-        page.evaluate(axe_source)  # evaluated by the test harness, so the page's CSP does not apply to it
-    result = page.evaluate("preload => axe.run(document, {resultTypes: ['violations'], preload})", preload)
-    return [f"{v['impact']}: {v['id']}: {v['help']} — " + ", ".join(str(n["target"]) for n in v["nodes"][:5])
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
-
-
 PAGES = {
     "home": "/",
     "home with an error": "/?ids=not-an-id",
@@ -986,8 +905,8 @@ def test_the_new_views_are_accessible(browse, axe_source, name, view, scheme):
     page = browse.open(first, view=view, scheme=scheme)
     if name == "recent":
         page.goto(NEW_VIEWS[name])
-        page.locator(f"#image-{DONE}-0 .card__pick").click()  # the tray and the checks, shown
-        expect(page.locator("#compare-tray")).to_be_visible()
+        page.locator(f"#image-{DONE}-0 .card__select").click()  # the tray and the checks, shown
+        expect(page.locator("#select-tray")).to_be_visible()
     elif name == "compare slider":
         page.get_by_role("button", name="Slider").click()
         expect(page.locator("#compare-split")).to_be_visible()
@@ -1141,18 +1060,19 @@ ORIGINALS_IN = """() => Array.from(document.querySelectorAll(".compare__image"))
 def test_compare_opens_from_a_selection_by_keyboard_and_its_link_reopens_it(browse, live_server):
     first, second = (f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[1:3])
     page = browse.open(ITERATIONS)
-    page.locator(f"#image-{first} .card__pick").focus()
+    page.locator(f"#image-{first} .card__select").focus()
     page.keyboard.press("Space")
-    expect(page.locator("#compare-count")).to_have_text("1 selected: pick one more")
+    expect(page.locator("#select-count")).to_have_text("1 selected")
+    expect(page.locator("#compare-open")).to_be_hidden()
     # The second from the lightbox.
     page.locator(f"#image-{second} .card__media").focus()
     page.keyboard.press("Enter")
-    pick = page.locator("#lightbox-pick")
+    pick = page.locator("#lightbox-select")
     pick.focus()
     page.keyboard.press("Enter")
     assert pick.get_attribute("aria-pressed") == "true"
     page.keyboard.press("Escape")
-    assert page.locator(f"#image-{second} .card__pick").get_attribute("aria-pressed") == "true"
+    assert page.locator(f"#image-{second} .card__select").get_attribute("aria-pressed") == "true"
     page.locator("#compare-open").focus()
     page.keyboard.press("Enter")
     page.wait_for_url(f"**?compare={first},{second}")

@@ -209,3 +209,38 @@ def test_the_export_folder_honours_the_umask_so_a_web_server_can_read_it(app, tm
         os.umask(old)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
     assert all(stat.S_IMODE(path.stat().st_mode) & 0o004 for path in folder.rglob("*"))
+
+
+def test_a_collection_exports_as_linked_static_pages(emulator, tmp_path, monkeypatch):
+    from gallery.export import static
+    from gallery.workspace.collections import Author, Ref
+
+    monkeypatch.setattr(static, "COLLECTION_PAGE", 3)  # pages of three items: the export pages as a big one would
+    app = gallery_app(emulator.url, tmp_path / "cache", TESTING=True)
+    s = app.extensions["gallery"]
+    tasks = s.tasks.get_many(SIZES)
+    items = [Ref(task.id, image.index) for task in tasks for image in task.images][:5]
+    info = s.collections.create("Shapes <we> liked", "", items, Author("a", "Ana"))
+    result = app.test_cli_runner().invoke(args=["export", "--collection", info.slug, str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "out"
+    pages = [folder / "index.html", folder / "page-2.html"]
+    assert sorted(path.name for path in folder.glob("*.html")) == ["index.html", "page-2.html"]
+    keys = []
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        soup = BeautifulSoup(html, "html.parser")
+        assert soup.select_one("h1").get_text() == "Shapes <we> liked"
+        assert soup.select_one('meta[name="csrf-token"]') is None and "/api/" not in html
+        keys += [card["data-key"] for card in soup.select("#grid > li")]
+        for url in references(html):
+            parts = urlsplit(url)
+            if not parts.scheme and not url.startswith("#"):
+                assert (folder / parts.path).is_file(), f"{page.name} points at {url}, which was not written"
+    assert keys == [f"{ref.task_id}-{ref.index}" for ref in items]
+    assert BeautifulSoup(pages[0].read_text(encoding="utf-8"), "html.parser").select_one("a#more")["href"] == \
+        "page-2.html"
+    first = next((folder / "images").glob(f"{items[0].task_id}-{items[0].index}.*"))
+    assert reopen(first).size[0] > 0
+    unknown = app.test_cli_runner().invoke(args=["export", "--collection", "nope", str(tmp_path / "other")])
+    assert unknown.exit_code != 0 and "no collection" in unknown.output and not (tmp_path / "other").exists()
