@@ -27,11 +27,12 @@ def test_pages_link_static_files_by_the_hash_of_their_bytes(client, path):
     links = static_links(client.get(path).get_data(as_text=True))
     names = {re.sub(r"\.[0-9a-f]{12}\.", ".", link.rsplit("/", 1)[1]) for link in links}
     # Every page: the stylesheet, the one read only without the script, the script, the icon; a gallery page
-    # adds the scripts of its grid (zoom, compare; Recent and search add pager.js, their windowed list).
-    grid = {"zoom.js", "compare.js"} if path.startswith("/tasks/") else set()
+    # adds the scripts of its grid (zoom, compare, selection, picks and comments; Recent and search add pager.js,
+    # their windowed list).
+    grid = {"zoom.js", "compare.js", "select.js", "team.js"} if path.startswith("/tasks/") else set()
     assert names == {"style.css", "noscript.css", "gallery.js", "favicon.svg"} | grid
     for link in links:
-        assert re.fullmatch(r"/static/(style|noscript|gallery|zoom|compare|pager|favicon)\.[0-9a-f]{12}\."
+        assert re.fullmatch(r"/static/(style|noscript|gallery|zoom|compare|select|team|collection|pager|favicon)\.[0-9a-f]{12}\."
                             r"(css|js|svg)", link), link
 
 

@@ -44,7 +44,7 @@ def test_home_keeps_bad_input_and_says_what_is_wrong(client, emulator):
     response = client.get("/", query_string={"ids": f"{DONE}, not-an-id"})
     assert response.status_code == 400
     page = soup(response)
-    assert "not-an-id" in page.select_one(".form-error").text
+    assert "not-an-id" in page.select_one("#ids-error").text
     assert "not-an-id" in page.select_one("textarea").text  # nothing the user typed is lost
     assert emulator_stats(emulator)["task_calls"] == 0
 
