@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -40,7 +40,12 @@ class Viewer:
 
     def key(self) -> tuple:
         """What a cached page depends on for this viewer: their picks and name, and the token it carries."""
-        return (self.author_id, self.name, self.csrf_token) if self.writable else ()
+        if not self.writable:
+            return ()
+        # The session's own token, not a signed copy: a signed copy carries the second it was made, so keying on
+        # it would render every page anew each second. A cached copy's token stays valid (no time limit).
+        generate_csrf()
+        return (self.author_id, self.name, session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")))
 
 
 def init_app(app: Flask, settings: Settings) -> None:
