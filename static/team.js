@@ -230,13 +230,29 @@
       }
       if (known.pickers) star.dataset.pickers = JSON.stringify(known.pickers);
     }
-    const bubble = box.querySelector(".card__comments");
-    if (bubble) {
-      bubble.hidden = comments === 0;
-      bubble.title = plural(comments, "comment");
-      const count = bubble.querySelector(".card__comments-count");
-      if (count.textContent !== String(comments)) count.textContent = String(comments);
+    // The bubble exists only while there are comments: thousands of empty ones would weigh on the page.
+    let bubble = box.querySelector(".card__comments");
+    if (comments === 0) {
+      if (bubble) bubble.remove();
+      return;
     }
+    if (!bubble) bubble = box.insertBefore(commentBubble(), box.firstChild);
+    bubble.title = plural(comments, "comment");
+    const count = bubble.querySelector(".card__comments-count");
+    if (count.textContent !== String(comments)) count.textContent = String(comments);
+  }
+
+  /** An empty comment bubble, as the server draws one: "Comments: " for screen readers, then the count. */
+  function commentBubble() {
+    const bubble = document.createElement("span");
+    bubble.className = "card__comments";
+    const said = document.createElement("span");
+    said.className = "visually-hidden";
+    said.textContent = "Comments: ";
+    const count = document.createElement("span");
+    count.className = "card__comments-count";
+    bubble.append(said, count);
+    return bubble;
   }
   shared.fillMarks = fillMarks;
 
