@@ -273,14 +273,60 @@ def memory(emulator_url: str, workdir: Path) -> dict:
         _, peak = worker_memory(master)
         result["thumbnails"] = {"baseline_mb": baseline / 2**20, "peak_mb": peak / 2**20,
                                 "growth_mb": (peak - baseline) / 2**20, **detail}
-    with gallery(emulator_url, workdir / "zip", workers=1, threads=8) as (app_url, master):
+    extra = {"GALLERY_WRITE_RATE_LIMIT": "0"}
+    with gallery(emulator_url, workdir / "zip", workers=1, threads=8, extra=extra) as (app_url, master):
         baseline = _warm_up(app_url, master)
         for count in (10, 40):
             detail = _zip_gallery(app_url, count)
             _, peak = worker_memory(master)
             result[f"zip_{count}"] = {"baseline_mb": baseline / 2**20, "peak_mb": peak / 2**20,
                                       "growth_mb": (peak - baseline) / 2**20, **detail}
+        # A collection's zip, then its static export (`flask export --collection`, a process of its own), each
+        # first small then four times larger: a peak that grows with the collection would show.
+        for count in (40, 160):
+            slug = _collection_of_huge(app_url, count)
+            detail = _zip(f"{app_url}/c/{slug}/download")
+            _, peak = worker_memory(master)
+            result[f"collection_zip_{count}"] = {"baseline_mb": baseline / 2**20, "peak_mb": peak / 2**20,
+                                                 "growth_mb": (peak - baseline) / 2**20, "images": count, **detail}
+        for count in (10, 40):
+            slug = _collection_of_huge(app_url, count, start=995_000)
+            result[f"collection_export_{count}"] = _export_peak(emulator_url, workdir / "zip", slug, count)
     return result
+
+
+def _collection_of_huge(app_url: str, count: int, start: int = 990_000) -> str:
+    """A collection of `count` 6.5 MB PNGs, made through the JSON API as a script would; its slug."""
+    ids = ids_for(count, start=start + 1000 * count, kind=HUGE)
+    made = requests.post(f"{app_url}/api/collections", timeout=120,
+                         json={"title": f"{count} large PNGs", "items": [f"{task_id}-0" for task_id in ids]})
+    made.raise_for_status()
+    return made.json()["slug"]
+
+
+def _zip(url: str) -> dict:
+    size = 0
+    with requests.get(url, timeout=600, stream=True) as response:
+        response.raise_for_status()
+        for chunk in response.iter_content(256 * 1024):
+            size += len(chunk)
+    return {"zip_mb": size / 2**20}
+
+
+def _export_peak(emulator_url: str, cache: Path, slug: str, count: int) -> dict:
+    """Peak RSS of `flask export --collection` writing `slug` (thumbnails and originals) to a new folder."""
+    env = {**os.environ, "ACEDATACLOUD_API_BASE_URL": emulator_url, "ACEDATACLOUD_API_TOKEN": TOKEN,
+           "GALLERY_CACHE_DIR": str(cache), "GALLERY_DATABASE_URL": f"sqlite:///{cache}.db",
+           "GALLERY_ALLOW_PRIVATE_IMAGE_HOSTS": "true", "GALLERY_EMULATOR": "off"}
+    script = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL);"
+              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    folder = cache.parent / f"export-{slug}"
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", script, sys.executable, "-m", "flask", "--app", "app", "export",
+                          "--collection", slug, str(folder)], env=env, cwd=ROOT, check=True, capture_output=True,
+                         text=True)
+    return {"images": count, "peak_mb": int(out.stdout.split()[-1]) / 1024, "seconds": time.perf_counter() - started,
+            "pages": len(list(folder.glob("*.html")))}
 
 
 def _warm_up(app_url: str, master: subprocess.Popen) -> int:
@@ -386,6 +432,15 @@ def table(results: dict) -> str:
         lines.append(f"| peak worker RSS, zipping {count} 6.5 MB PNGs ({row['zip_mb']:.0f} MiB zip) | "
                      f"{row['peak_mb']:.0f} MiB | {row['baseline_mb']:.0f} MiB idle | +{row['growth_mb']:.0f} MiB "
                      f"| flat in gallery size |")
+    for count in (40, 160):
+        row = memory[f"collection_zip_{count}"]
+        lines.append(f"| peak worker RSS, zipping a collection of {count} 6.5 MB PNGs ({row['zip_mb']:.0f} MiB zip) | "
+                     f"{row['peak_mb']:.0f} MiB | {row['baseline_mb']:.0f} MiB idle | +{row['growth_mb']:.0f} MiB "
+                     f"| flat in collection size |")
+    for count in (10, 40):
+        row = memory[f"collection_export_{count}"]
+        lines.append(f"| peak RSS of `flask export --collection`, {count} 6.5 MB PNGs ({row['seconds']:.0f} s) | "
+                     f"{row['peak_mb']:.0f} MiB | — | — | flat in collection size |")
     found = results["search"]
     lines.append(f"| search, a word or phrase ({found['tasks']:,} kept tasks, SQLite) | "
                  f"p50 {found['word']['p50_ms']:.1f} ms, p95 {found['word']['p95_ms']:.1f} ms | — | — | "
@@ -430,6 +485,11 @@ def verdicts(results: dict) -> list[tuple[str, bool]]:
     memory = results["memory"]
     # Flat: a gallery four times as large raises the peak by less than two of its images.
     checks.append(("zip memory flat in gallery size", memory["zip_40"]["peak_mb"] - memory["zip_10"]["peak_mb"] < 13))
+    # The same for a collection's zip (four times the images) and its export (a process each: peak against peak).
+    checks.append(("collection zip memory flat in collection size",
+                   memory["collection_zip_160"]["peak_mb"] - memory["collection_zip_40"]["peak_mb"] < 13))
+    checks.append(("collection export memory flat in collection size",
+                   memory["collection_export_40"]["peak_mb"] - memory["collection_export_10"]["peak_mb"] < 13))
     found = results["search"]
     checks.append((f"search over {found['tasks']:,} kept tasks: p95 within {found['target_p95_ms']:.0f} ms",
                    max(found["word"]["p95_ms"], found["filtered"]["p95_ms"]) <= found["target_p95_ms"]))
