@@ -568,10 +568,38 @@
       if (sort) sort.addEventListener("change", applySort);
       if (picksOnly && picksOnly.checked) applyFilter(); // as the browser kept the form on a way back
     }
+    initViewToggle();
     shared.ready.forEach(function (hook) { hook(grid); });
 
     // A static export (data-static) has no JSON route to ask: the cards it was written with are all there is.
     if (!("static" in grid.dataset) && Number(grid.dataset.pending) > 0 && grid.dataset.api) schedule(delay);
+  }
+
+  /** A phone's "View": opens and closes the toolbar's group, and says on itself when a filter is on in it. */
+  function initViewToggle() {
+    const toggle = byId("view-toggle");
+    const group = byId("toolbar-view");
+    if (!toggle || !group) return;
+    toggle.addEventListener("click", function () {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      group.classList.toggle("is-open", open);
+      if (open) {
+        const first = group.querySelector("input, select, a, button");
+        if (first && first.offsetParent !== null) first.focus();
+      }
+    });
+    const state = byId("view-state");
+    const filter = byId("filter");
+    const picksOnly = byId("picks-only");
+    function said() {
+      const on = Boolean(filter && filter.value.trim()) || Boolean(picksOnly && picksOnly.checked);
+      const text = on ? " · filtered" : "";
+      if (state && state.textContent !== text) state.textContent = text;
+    }
+    if (filter) filter.addEventListener("input", said);
+    if (picksOnly) picksOnly.addEventListener("change", said);
+    said();
   }
 
   // ---- The lightbox -----------------------------------------------------------------------------------
