@@ -147,3 +147,17 @@ def test_add_to_pages_through_every_collection(browse, live_server):
     expect(page.locator(".toast")).to_contain_text("1 image added to “Batch 0”")
     items = requests.get(f"{live_server.url}/api/collections/{slugs[0]}", timeout=5).json()["items"]
     assert [item["ref"] for item in items] == [KEYS[4]]
+
+
+def test_a_compare_link_selects_its_images_without_covering_the_page_with_the_tray(browse):
+    keys = [f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[:2]]
+    page = browse.open("/tasks/" + ",".join(sample.LIGHTHOUSE_IDS) + "?compare=" + ",".join(keys))
+    expect(page.locator("#compare")).to_be_visible()
+    for key in keys:
+        expect(page.locator(f"#image-{key} .card__select")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#select-tray")).to_be_hidden()  # the comparison shows them already
+    assert page.evaluate("getComputedStyle(document.body).paddingBottom") == "0px"
+    page.locator(f"#image-{sample.LIGHTHOUSE_IDS[2]}-0 .card__select").click()
+    expect(page.locator("#select-count")).to_have_text("3 selected")
+    expect(page.locator("#compare-open")).to_have_text("Compare 3")
+    assert page.evaluate("parseFloat(getComputedStyle(document.body).paddingBottom)") > 0
