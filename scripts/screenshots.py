@@ -1,6 +1,6 @@
 """Screenshots for the README and docs/features.md: the home page, a gallery in the image-first grid and in
-details, the lightbox and a comparison, a collection and the lightbox with its comments, on desktop, phone and
-in dark mode.
+details, the lightbox and a comparison, the team's collections, a collection and the lightbox with its comments,
+on desktop, phone and in dark mode.
 
 Starts the built-in emulator and the gallery on free ports of 127.0.0.1, drives Debian's Chromium with
 Playwright, and writes docs/<page>-<view>.png. Run it with `make screenshots`.
@@ -111,6 +111,16 @@ def make_collection(base: str) -> str:
     return "/c/" + made["slug"]
 
 
+def make_more_collections(base: str) -> None:
+    """Two more collections (made before the lighthouse one, so it is listed first), for /collections."""
+    post(f"{base}/api/collections", {
+        "title": "Shapes for the landing page", "by": "Bo",
+        "description": "Every aspect ratio we may need, from banner to portrait.",
+        "items": list(sample.SAMPLE_GALLERIES["Sizes and shapes"])})
+    post(f"{base}/api/collections", {"title": "Hills at every hour", "by": "Chen",
+                                     "items": list(sample.SAMPLE_GALLERIES["Everything"][3:6])})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for the PNG files")
@@ -131,8 +141,9 @@ def main() -> None:
             # Say "sample data" and link the sample galleries, as `make run` does with no token.
             app.extensions["gallery"] = dataclasses.replace(app.extensions["gallery"], sample_data=True)
             with ServerThread(app) as server, sync_playwright() as playwright:
+                make_more_collections(server.url)
                 collection = make_collection(server.url)
-                pages = {**PAGES, "collection": collection,
+                pages = {**PAGES, "collections": "/collections", "collection": collection,
                          "comments": f"{collection}?image={sample.LIGHTHOUSE_IDS[2]}-0"}
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                                      env={**os.environ, "FONTCONFIG_FILE": str(fonts)})

@@ -1,6 +1,7 @@
 // Flux Gallery: a collection's own page (/c/<slug>). Its title and description are edited in place (Enter or
 // leaving the field saves, Esc cancels); its items are put in order by dragging a card, or from the keyboard
-// with Alt+← and Alt+→ on the focused card; selected items are removed from the tray. Every change is saved
+// with Alt+← and Alt+→ on the focused card, or with the tray's Move buttons when one item is selected (touch
+// screens); selected items are removed from the tray; its maker may delete it. Every change is saved
 // through the JSON API at once. The collection's JSON is polled by version (as gallery.js polls pending cards),
 // and items others add are appended at the end, so nothing the reader looks at moves.
 "use strict";
@@ -327,6 +328,71 @@
       };
       draggable();
       new MutationObserver(draggable).observe(grid, { childList: true });
+
+      // Buttons in the tray move the one selected item: for touch screens, and keyboards that find buttons first.
+      const mover = shared.byId("collection-move");
+      if (mover) {
+        const selectedItem = function () {
+          const selection = shared.selection;
+          if (!selection) return null;
+          const items = [];
+          selection.keys().forEach(function (key) {
+            const entry = pager && pager.find ? pager.find(key) : null;
+            const card = grid.querySelector('li[data-key="' + CSS.escape(key) + '"]');
+            const item = (entry && entry.item) || (card && card.dataset.item) || null;
+            if (item && items.indexOf(item) < 0) items.push(item);
+          });
+          return items.length === 1 ? { item: items[0], key: selection.keys()[0] } : null;
+        };
+        const showMover = function () { mover.hidden = !selectedItem(); };
+        grid.addEventListener("selectionchange", showMover);
+        showMover(); // a selection the tab kept over a reload
+        mover.addEventListener("click", function (event) {
+          const button = event.target.closest("button[data-move]");
+          const chosen = selectedItem();
+          if (!button || !chosen) return;
+          if (!canMove()) {
+            refuseMove();
+            return;
+          }
+          const order = itemsInOrder();
+          const how = button.dataset.move;
+          const after = how === "first" ? (order.indexOf(chosen.item) === 0 ? undefined : null)
+            : how === "last" ? (order[order.length - 1] === chosen.item ? undefined : order[order.length - 1])
+              : neighbour(chosen.item, how === "earlier" ? -1 : 1);
+          if (after === undefined) {
+            shared.announce(how === "first" || how === "earlier" ? "Already first." : "Already last.");
+            return;
+          }
+          move(chosen.item, after, null);
+          // The moved card comes into sight; the focus stays on the button, to press it again.
+          window.requestAnimationFrame(function () {
+            const card = grid.querySelector('li[data-key="' + CSS.escape(chosen.key) + '"]');
+            if (card) card.scrollIntoView({ block: "nearest" });
+          });
+        });
+      }
+    }
+
+    // ---- delete (its maker only: the server renders the button for them alone) ------------------------------
+
+    const deleting = shared.byId("collection-delete");
+    if (deleting && writable) {
+      deleting.addEventListener("click", function () {
+        const title = shared.byId("collection-title").textContent.trim();
+        const question = "Delete the collection “" + title + "”? Its link stops working for everyone. " +
+          "The images stay in their galleries.";
+        if (!window.confirm(question)) return;
+        deleting.disabled = true;
+        shared.write("DELETE", api, {})
+          .then(function () {
+            window.location.assign(deleting.dataset.done);
+          })
+          .catch(function (failure) {
+            deleting.disabled = false;
+            if (!failure.cancelled) shared.toast(failure.message, "error");
+          });
+      });
     }
 
     // ---- remove ----------------------------------------------------------------------------------------
@@ -376,8 +442,8 @@
     }
 
     function summary(count) {
-      const element = shared.byId("summary");
-      if (element) element.textContent = count + (count === 1 ? " image" : " images");
+      const element = shared.byId("collection-count");
+      if (element) element.textContent = count.toLocaleString("en") + (count === 1 ? " image" : " images");
     }
 
     // ---- live: what others changed, by version -----------------------------------------------------------

@@ -12,6 +12,8 @@
 
 (function () {
   const IMAGE_PARAM = "image"; // ?image=<task id>-<image index>, see "One-image links" in docs/api.md
+  const TASKS_API = "/api/tasks/"; // a gallery of task IDs as JSON: what a paged listing asks about its waiting tasks
+  const POLL_MOST_TASKS = 50; // asked about at once (a gallery link holds 100 IDs at most)
   const POLL_FIRST_MS = 3000; // unless the grid says otherwise (data-poll-ms, the server's GALLERY_POLL_SECONDS)
   const POLL_MAX_MS = 15000;
   const POLL_GROWTH = 1.5;
@@ -335,7 +337,9 @@
         });
         return;
       }
-      fetch(grid.dataset.api, { headers: { Accept: "application/json" }, cache: "no-store" })
+      const url = pollUrl();
+      if (!url) return;
+      fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (response) {
           if (!response.ok) {
             const after = Number(response.headers.get("Retry-After"));
@@ -357,7 +361,19 @@
         });
     }
 
+    /** What to ask: the gallery's own JSON, or on a paged listing (Recent, search, a collection, whose JSON has
+     * no summary of its tasks) the waiting tasks alone, as a gallery of them. */
+    function pollUrl() {
+      if (!pager) return grid.dataset.api;
+      const ids = pager.waiting(POLL_MOST_TASKS);
+      return ids.length ? TASKS_API + ids.map(encodeURIComponent).join(",") : null;
+    }
+
     function update(gallery) {
+      if (pager) {
+        updateListing(gallery);
+        return;
+      }
       let finished = 0;
       let images = 0;
       gallery.tasks.forEach(function (task) {
@@ -397,8 +413,27 @@
       }
     }
 
+    /** A paged listing: each waiting task that changed takes its place in the list (pager.js draws it). */
+    function updateListing(gallery) {
+      let finished = 0;
+      let images = 0;
+      gallery.tasks.forEach(function (task) {
+        const added = pager.replaceTask(task);
+        if (task.status === "done") {
+          finished += 1;
+          images += added;
+        }
+      });
+      grid.dataset.pending = String(pager.waiting(POLL_MOST_TASKS).length);
+      if (finished) {
+        announce(finished + (finished === 1 ? " task" : " tasks") + " finished, " + images +
+                 (images === 1 ? " new image." : " new images."));
+      }
+    }
+
     // Tasks worth asking about again: still generating, or not loaded because the Flux API failed just now.
     function waiting(gallery) {
+      if (pager) return pager.waiting(POLL_MOST_TASKS).length;
       return gallery.summary.pending + (gallery.summary.unavailable || 0);
     }
 
@@ -533,10 +568,38 @@
       if (sort) sort.addEventListener("change", applySort);
       if (picksOnly && picksOnly.checked) applyFilter(); // as the browser kept the form on a way back
     }
+    initViewToggle();
     shared.ready.forEach(function (hook) { hook(grid); });
 
     // A static export (data-static) has no JSON route to ask: the cards it was written with are all there is.
     if (!("static" in grid.dataset) && Number(grid.dataset.pending) > 0 && grid.dataset.api) schedule(delay);
+  }
+
+  /** A phone's "View": opens and closes the toolbar's group, and says on itself when a filter is on in it. */
+  function initViewToggle() {
+    const toggle = byId("view-toggle");
+    const group = byId("toolbar-view");
+    if (!toggle || !group) return;
+    toggle.addEventListener("click", function () {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      group.classList.toggle("is-open", open);
+      if (open) {
+        const first = group.querySelector("input, select, a, button");
+        if (first && first.offsetParent !== null) first.focus();
+      }
+    });
+    const state = byId("view-state");
+    const filter = byId("filter");
+    const picksOnly = byId("picks-only");
+    function said() {
+      const on = Boolean(filter && filter.value.trim()) || Boolean(picksOnly && picksOnly.checked);
+      const text = on ? " · filtered" : "";
+      if (state && state.textContent !== text) state.textContent = text;
+    }
+    if (filter) filter.addEventListener("input", said);
+    if (picksOnly) picksOnly.addEventListener("change", said);
+    said();
   }
 
   // ---- The lightbox -----------------------------------------------------------------------------------

@@ -278,7 +278,7 @@
         empty.hidden = !filtered || view.length > 0 || Boolean(loading);
         shared.byId("filter-empty-query").textContent = filter ? filter.value.trim() : "";
       }
-      if (summary && !filtered) {
+      if (summary && !filtered && grid.dataset.listing !== "collection") { // a collection's says who made it, kept
         const tasks = new Set(view.map(function (entry) { return entry.taskId; })).size;
         summary.textContent = images + (images === 1 ? " image" : " images") + " from " + tasks +
           (tasks === 1 ? " task" : " tasks") + (next ? " so far" : "");
@@ -712,6 +712,51 @@
         });
         refresh();
         hooks.lightbox.cardsChanged();
+      },
+      /** The tasks worth asking about again (still generating, or not loaded just now), by ID, at most `most`. */
+      waiting: function (most) {
+        const ids = [];
+        entries.forEach(function (entry) {
+          if (entry.done || ids.length >= most || ids.indexOf(entry.taskId) >= 0) return;
+          const state = entry.task ? entry.task.status : entry.el && entry.el.dataset.status;
+          if (state === "pending" || state === "unavailable") ids.push(entry.taskId);
+        });
+        return ids;
+      },
+      /** A task that was waiting has changed (`task`: its JSON, as /api/tasks gives it): its card makes way for its
+       * images, or for a card of its new state, in the same place; the number of images it brought. */
+      replaceTask: function (task) {
+        const at = entries.findIndex(function (entry) { return entry.taskId === task.id && !entry.done; });
+        if (at < 0) return 0;
+        const old = entries[at];
+        const state = old.task ? old.task.status : old.el && old.el.dataset.status;
+        if (state === task.status) return 0;
+        const fresh = (task.status === "done" ? task.images : [null]).map(function (image) {
+          const entry = fromJson(task, image, at);
+          entry.item = old.item;
+          return entry;
+        }).filter(function (entry) { return !byKey.has(entry.key) || entry.key === old.key; });
+        byKey.delete(old.key);
+        const card = shown.get(old);
+        const hadFocus = Boolean(card && card.contains(document.activeElement));
+        if (card) {
+          card.remove();
+          shown.delete(old);
+        }
+        fresh.forEach(function (entry) { byKey.set(entry.key, entry); });
+        entries = entries.slice(0, at).concat(fresh, entries.slice(at + 1));
+        entries.forEach(function (entry, index) { entry.seq = index; });
+        refresh();
+        fresh.forEach(function (entry) {
+          const now = shown.get(entry);
+          if (now) now.classList.add("is-new");
+        });
+        if (hadFocus && fresh[0] && shown.get(fresh[0])) {
+          const target = shown.get(fresh[0]);
+          (target.querySelector("a, button:not([hidden])") || target).focus();
+        }
+        hooks.lightbox.cardsChanged();
+        return task.status === "done" ? fresh.length : 0;
       },
       /** Items that arrived (a page of a collection's JSON), added at the end of the list. */
       append: function (page) {

@@ -38,6 +38,9 @@
     let comparing = ""; // the keys compared on this page, if any
     let pending = 0;
     let busy = false; // a write of the selection's is on its way
+    // The selection is only the images a compare link opened with: the compare view shows them already, so the
+    // tray waits until the reader changes the selection (it would cover the page under the comparison).
+    let adopted = false;
 
     function load() {
       try {
@@ -74,6 +77,7 @@
     }
 
     function set(keys, on) {
+      adopted = false;
       let changed = 0;
       keys.forEach(function (key) {
         if (on && !has(key) && selected.length < MOST) {
@@ -123,7 +127,8 @@
       grid.classList.toggle("is-selecting", selected.length > 0);
       const comparable = selected.length >= COMPARE_MIN && selected.length <= COMPARE_MAX;
       if (tray) {
-        tray.hidden = selected.length === 0;
+        tray.hidden = selected.length === 0 || adopted;
+        makeRoom();
         write(count, "textContent", selected.length + " selected");
         // That is what the page shows already: no need to open it again.
         compare.hidden = !comparable || selected.join(",") === comparing;
@@ -141,7 +146,21 @@
         write(lightboxCompare, "textContent", "Compare " + selected.length);
       }
       if (!tray || tray.hidden) closeMenu(false);
+      grid.dispatchEvent(new CustomEvent("selectionchange", { detail: selected.length }));
     }
+
+    /** The page ends the tray's height (and its gap) further down while the tray is shown, so nothing stays
+     * hidden under it: the last row scrolls clear, and the focus is scrolled into view above it. */
+    function makeRoom() {
+      const root = document.documentElement;
+      if (!tray || tray.hidden) {
+        root.style.removeProperty("--tray-space");
+        return;
+      }
+      const gap = window.innerHeight - tray.getBoundingClientRect().bottom;
+      root.style.setProperty("--tray-space", Math.ceil(tray.offsetHeight + Math.max(0, gap) * 2) + "px");
+    }
+    if (tray && "ResizeObserver" in window) new ResizeObserver(makeRoom).observe(tray);
 
     /** Set a property only when it changes (a write makes the browser look at styles and layout again). */
     function write(element, name, value) {
@@ -264,16 +283,26 @@
       list.replaceChildren();
       status.textContent = "Loading collections…";
       status.hidden = false;
-      fetch("/api/collections", { headers: { Accept: "application/json" }, cache: "no-store" })
+      loadMenuPage("/api/collections");
+    }
+
+    /** One page of the team's collections into the menu; a last entry brings the next page, so a team with many
+     * collections reaches every one. */
+    function loadMenuPage(url) {
+      fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (response) {
           if (!response.ok) throw new Error("status " + response.status);
           return response.json();
         })
         .then(function (answer) {
           if (menu.hidden) return;
+          const older = list.querySelector(".menu__more");
+          if (older) older.closest("li").remove();
           const offered = answer.collections.filter(function (collection) { return collection.slug !== here; });
-          status.textContent = offered.length ? "" : "No other collection yet: make one with “New collection”.";
-          status.hidden = offered.length > 0;
+          const any = offered.length > 0 || items().length > 0;
+          status.textContent = any || answer.next ? "" : "No other collection yet: make one with “New collection”.";
+          status.hidden = any || Boolean(answer.next);
+          let firstNew = null;
           offered.forEach(function (collection) {
             const item = document.createElement("li");
             const button = document.createElement("button");
@@ -290,9 +319,20 @@
             button.append(title, size);
             item.appendChild(button);
             list.appendChild(item);
+            firstNew = firstNew || button;
           });
-          const first = items()[0];
-          if (first) first.focus();
+          if (answer.next) {
+            const item = document.createElement("li");
+            const more = document.createElement("button");
+            more.type = "button";
+            more.className = "menu__item menu__more";
+            more.dataset.next = answer.next;
+            more.textContent = "Older collections…";
+            item.appendChild(more);
+            list.appendChild(item);
+            firstNew = firstNew || more;
+          }
+          if (firstNew) firstNew.focus();
         })
         .catch(function () {
           status.textContent = "The collections could not be loaded. Try again.";
@@ -315,6 +355,12 @@
       menu.addEventListener("click", function (event) {
         const button = event.target.closest(".menu__item");
         if (!button || busy) return;
+        if (button.dataset.next) {
+          button.disabled = true;
+          button.textContent = "Loading…";
+          loadMenuPage(button.dataset.next);
+          return;
+        }
         const keys = selected.slice();
         const title = button.querySelector(".menu__title").textContent;
         closeMenu(true);
@@ -368,6 +414,7 @@
       adopt: function (keys) {
         selected = keys.slice(0, COMPARE_MAX);
         comparing = selected.join(",");
+        adopted = true;
         save();
         sync();
       },
