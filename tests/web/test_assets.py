@@ -32,8 +32,8 @@ def test_pages_link_static_files_by_the_hash_of_their_bytes(client, path):
     grid = {"zoom.js", "compare.js", "select.js", "team.js"} if path.startswith("/tasks/") else set()
     assert names == {"style.css", "noscript.css", "gallery.js", "favicon.svg"} | grid
     for link in links:
-        assert re.fullmatch(r"/static/(style|noscript|gallery|zoom|compare|select|team|collection|pager|favicon)\.[0-9a-f]{12}\."
-                            r"(css|js|svg)", link), link
+        assert re.fullmatch(r"/static/(style|noscript|gallery|zoom|compare|select|team|collection|pager|favicon)"
+                            r"\.[0-9a-f]{12}\.(css|js|svg)", link), link
 
 
 @pytest.mark.parametrize("name", ["style.css", "gallery.js"])
