@@ -173,10 +173,11 @@ def gunicorn(env: dict[str, str], *args: str):
 
 
 # The browser tests' servers: one browser loads dozens of pages and hundreds of thumbnails in a few seconds, so no
-# rate limits; and production's patience with the Tasks API and image hosts, since a cold gallery's first view
-# draws and shrinks every image while other test workers load both cores (no browser test is about timeouts).
+# rate limits; and more than production's patience with the Tasks API and image hosts (in total and between bytes),
+# since a cold gallery's first view draws and shrinks every image while other test workers load both cores, and the
+# emulator, starved of CPU, can stall for seconds between bytes (no browser test is about timeouts).
 BROWSER_SERVER = {"PENDING_TTL": 0.2, "RATE_LIMIT": 0, "IMAGE_RATE_LIMIT": 0, "API_DEADLINE": 15.0,
-                  "IMAGE_TIMEOUT": 30.0}
+                  "IMAGE_TIMEOUT": 30.0, "IMAGE_READ_TIMEOUT": 30.0}
 
 
 def free_port() -> int:
