@@ -1,6 +1,8 @@
 """Shared fixtures: the emulator over real HTTP, the app wired to it, and images made in code."""
 
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,7 @@ from support import (
     need,
     opened,
     reset_emulator,
+    with_shared_images,
 )
 
 
@@ -94,9 +97,23 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def browser_cache(tmp_path_factory):
-    """Originals and thumbnails shared by every browser test, so each image is drawn and shrunk once."""
-    return tmp_path_factory.mktemp("browser-cache")
+def browser_images(tmp_path_factory) -> Path:
+    """Originals and thumbnails shared by every browser test of the run, in every test worker, so each image is
+    drawn and shrunk once per run rather than once per worker; no browser test is about making them (the image
+    tests are). The keys name a task and an image, not the emulator's port, so every worker's emulator fits."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    images = root / "browser-images"
+    for folder in ("originals", "thumbs"):
+        (images / folder).mkdir(parents=True, exist_ok=True)
+    return images
+
+
+@pytest.fixture(scope="session")
+def browser_cache(tmp_path_factory, browser_images):
+    """The browser tests' cache folder in this worker: the shared images, and task records of its own."""
+    return with_shared_images(tmp_path_factory.mktemp("browser-cache"), browser_images)
 
 
 @pytest.fixture

@@ -180,6 +180,15 @@ BROWSER_SERVER = {"PENDING_TTL": 0.2, "RATE_LIMIT": 0, "IMAGE_RATE_LIMIT": 0, "A
                   "IMAGE_TIMEOUT": 30.0, "IMAGE_READ_TIMEOUT": 30.0}
 
 
+def with_shared_images(cache: Path, images: Path) -> Path:
+    """`cache` with its originals and thumbnails folders linked to the shared ones; its task records its own.
+    Workers writing one file together are safe: the store writes a temporary file and renames it, as the
+    servers of a deployment sharing a disk do (tests/deploy)."""
+    for folder in ("originals", "thumbs"):
+        (cache / folder).symlink_to(images / folder, target_is_directory=True)
+    return cache
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

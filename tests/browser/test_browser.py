@@ -19,7 +19,7 @@ from app import create_app
 from browsing import Browse, axe_problems
 from flux_emulator import app as sample
 from flux_emulator.server import ServerThread
-from support import BROWSER_SERVER, gallery_app, gallery_config, need, set_fault
+from support import BROWSER_SERVER, gallery_app, gallery_config, need, set_fault, with_shared_images
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -847,11 +847,11 @@ class ReadOnlyPages:
 
 
 @pytest.fixture(scope="module")
-def read_only_pages(browser, emulator_server, tmp_path_factory):
+def read_only_pages(browser, emulator_server, tmp_path_factory, browser_images):
     """Pages kept open for the module's tests that only read them, on a server of the module's own (the
     per-test one would stop between them); its task records are its own, so no test's reset touches them."""
-    app = create_app(gallery_config(emulator_server.url, tmp_path_factory.mktemp("read-only-pages"),
-                                    **BROWSER_SERVER))
+    cache = with_shared_images(tmp_path_factory.mktemp("read-only-pages"), browser_images)
+    app = create_app(gallery_config(emulator_server.url, cache, **BROWSER_SERVER))
     with ServerThread(app) as server:
         pages = ReadOnlyPages(browser, server.url)
         try:
