@@ -22,6 +22,42 @@ from support import (
     with_shared_images,
 )
 
+# Tests that share a costly module-scoped fixture run on one xdist worker (make test's --dist loadgroup), so it is set
+# up once per run rather than once on every worker that draws one of them: nginx, two gunicorns, PostgreSQL and
+# Redis for the deployment; an exported sample gallery for the tests that only read it.
+SHARED_SETUPS = {"deployment": "deployment", "sizes_export": "sizes export"}
+
+
+def pytest_itemcollected(item):
+    """Group the users of each shared setup (here: xdist reads the groups as collection ends)."""
+    for fixture, group in SHARED_SETUPS.items():
+        if fixture in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Start the tests marked `slow` and the browser tests first, so that the longest work is spread over the
+    workers rather than left for one of them at the end; and keep each xdist_group on one worker."""
+    if config.getvalue("loadgroup"):
+        _name_groups(items)
+    # xdist hands out groups of several tests first (the largest first), then single tests in this order.
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None,
+                                 not item.nodeid.startswith("tests/browser/")))
+
+
+def _name_groups(items) -> None:
+    """Give a grouped test's id its group's name, as pytest-xdist's loadgroup does with pytest before 9.2: from
+    9.2 an id is a structured value that its renaming no longer reaches (pytest-xdist issue 1386), so every group
+    was silently spread over the workers. Runs after xdist's own hook (this conftest registered first), and does
+    nothing where that hook worked."""
+    from _pytest.nodeid import NodeId  # only with pytest 9.2 and later, which is where the renaming fails
+
+    for item in items:
+        groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                         for mark in item.iter_markers("xdist_group")})
+        if groups and "@" not in item.nodeid.rsplit("]", 1)[-1]:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
+
 
 @pytest.fixture(autouse=True)
 def private_database(monkeypatch, tmp_path):
