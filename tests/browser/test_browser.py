@@ -1019,6 +1019,7 @@ SCROLL_TO_THE_END = """async () => {
 }"""
 
 
+@pytest.mark.slow
 def test_recent_of_thousands_keeps_the_page_small_and_shows_every_image_once(browse, live_server, emulator):
     keep_synthetic(live_server.app, emulator, THOUSANDS)
     browse.expect_failure("/thumb/")  # not fetched: 5,000 thumbnails to draw are the bench's business, not this test's
@@ -1057,6 +1058,7 @@ ORIGINALS_IN = """() => Array.from(document.querySelectorAll(".compare__image"))
   .every((img) => img.getAttribute("src") === img.dataset.full && img.complete && img.naturalWidth > 0)"""
 
 
+@pytest.mark.slow
 def test_compare_opens_from_a_selection_by_keyboard_and_its_link_reopens_it(browse, live_server):
     first, second = (f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[1:3])
     page = browse.open(ITERATIONS)
@@ -1176,6 +1178,7 @@ def test_the_lightbox_shows_the_original_at_100_percent(browse):
     assert lightbox_key(page) == f"{LAKE}-1"
 
 
+@pytest.mark.slow
 def test_filter_and_sort_over_a_paged_recent_ask_the_server(browse, live_server, emulator, monkeypatch):
     from gallery.web import workspace
 
