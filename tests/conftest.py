@@ -38,7 +38,7 @@ def pytest_itemcollected(item):
 def pytest_collection_modifyitems(config, items):
     """Start the tests marked `slow` and the browser tests first, so that the longest work is spread over the
     workers rather than left for one of them at the end; and keep each xdist_group on one worker."""
-    if config.getvalue("loadgroup"):
+    if getattr(config.option, "loadgroup", False):  # set in xdist's workers under --dist loadgroup only
         _name_groups(items)
     # xdist hands out groups of several tests first (the largest first), then single tests in this order.
     items.sort(key=lambda item: (item.get_closest_marker("slow") is None,
