@@ -85,7 +85,8 @@ def init_app(app: Flask, settings: Settings, token: str) -> None:
     store = DiskStore(settings.cache_dir or Path(app.instance_path) / "cache", max_bytes=settings.cache_max_bytes)
     policy = EgressPolicy(hosts=settings.image_hosts, allow_private=settings.allow_private_image_hosts,
                           trusted=trusted)
-    fetcher = ImageFetcher(timeout=settings.image_timeout, max_bytes=settings.max_image_bytes, policy=policy)
+    fetcher = ImageFetcher(timeout=settings.image_timeout, read_timeout=settings.image_read_timeout,
+                           max_bytes=settings.max_image_bytes, policy=policy)
     wait = settings.api_deadline + settings.image_timeout
     slots = Slots(settings.thumb_workers, settings.thumb_queue)
     downloads = Slots(settings.max_fetches, settings.thumb_queue, wait=settings.image_timeout)

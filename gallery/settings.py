@@ -158,6 +158,8 @@ SETTINGS = (
             "memory per process (they never change). 0: render every view.", integer()),
     Setting("THUMB_SIZES", "384,768", "Thumbnail sizes (longest side, px) the thumbnail route serves.", sizes),
     Setting("IMAGE_TIMEOUT", 10.0, "Seconds to fetch one original image, in total.", number()),
+    Setting("IMAGE_READ_TIMEOUT", 5.0, "Longest silence between bytes of an original image, in seconds.",
+            number(0.1)),
     Setting("MAX_IMAGE_BYTES", 16 * 1024 * 1024, "Largest original image fetched, in bytes.", integer(1)),
     Setting("MAX_IMAGE_PIXELS", 32_000_000, "Largest original image decoded, in pixels.", integer(1)),
     Setting("PUBLIC_URL", "",
@@ -228,6 +230,7 @@ class Settings:
     page_cache_bytes: int
     thumb_sizes: tuple[int, ...]
     image_timeout: float
+    image_read_timeout: float
     max_image_bytes: int
     max_image_pixels: int
     public_url: str

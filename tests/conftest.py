@@ -1,6 +1,8 @@
 """Shared fixtures: the emulator over real HTTP, the app wired to it, and images made in code."""
 
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +19,44 @@ from support import (
     need,
     opened,
     reset_emulator,
+    with_shared_images,
 )
+
+# Tests that share a costly module-scoped fixture run on one xdist worker (make test's --dist loadgroup), so it is set
+# up once per run rather than once on every worker that draws one of them: nginx, two gunicorns, PostgreSQL and
+# Redis for the deployment; an exported sample gallery for the tests that only read it.
+SHARED_SETUPS = {"deployment": "deployment", "sizes_export": "sizes export"}
+
+
+def pytest_itemcollected(item):
+    """Group the users of each shared setup (here: xdist reads the groups as collection ends)."""
+    for fixture, group in SHARED_SETUPS.items():
+        if fixture in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Start the tests marked `slow` and the browser tests first, so that the longest work is spread over the
+    workers rather than left for one of them at the end; and keep each xdist_group on one worker."""
+    if getattr(config.option, "loadgroup", False):  # set in xdist's workers under --dist loadgroup only
+        _name_groups(items)
+    # xdist hands out groups of several tests first (the largest first), then single tests in this order.
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None,
+                                 not item.nodeid.startswith("tests/browser/")))
+
+
+def _name_groups(items) -> None:
+    """Give a grouped test's id its group's name, as pytest-xdist's loadgroup does with pytest before 9.2: from
+    9.2 an id is a structured value that its renaming no longer reaches (pytest-xdist issue 1386), so every group
+    was silently spread over the workers. Runs after xdist's own hook (this conftest registered first), and does
+    nothing where that hook worked."""
+    from _pytest.nodeid import NodeId  # only with pytest 9.2 and later, which is where the renaming fails
+
+    for item in items:
+        groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                         for mark in item.iter_markers("xdist_group")})
+        if groups and "@" not in item.nodeid.rsplit("]", 1)[-1]:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
 
 
 @pytest.fixture(autouse=True)
@@ -94,9 +133,23 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def browser_cache(tmp_path_factory):
-    """Originals and thumbnails shared by every browser test, so each image is drawn and shrunk once."""
-    return tmp_path_factory.mktemp("browser-cache")
+def browser_images(tmp_path_factory) -> Path:
+    """Originals and thumbnails shared by every browser test of the run, in every test worker, so each image is
+    drawn and shrunk once per run rather than once per worker; no browser test is about making them (the image
+    tests are). The keys name a task and an image, not the emulator's port, so every worker's emulator fits."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    images = root / "browser-images"
+    for folder in ("originals", "thumbs"):
+        (images / folder).mkdir(parents=True, exist_ok=True)
+    return images
+
+
+@pytest.fixture(scope="session")
+def browser_cache(tmp_path_factory, browser_images):
+    """The browser tests' cache folder in this worker: the shared images, and task records of its own."""
+    return with_shared_images(tmp_path_factory.mktemp("browser-cache"), browser_images)
 
 
 @pytest.fixture

@@ -173,10 +173,20 @@ def gunicorn(env: dict[str, str], *args: str):
 
 
 # The browser tests' servers: one browser loads dozens of pages and hundreds of thumbnails in a few seconds, so no
-# rate limits; and production's patience with the Tasks API and image hosts, since a cold gallery's first view
-# draws and shrinks every image while other test workers load both cores (no browser test is about timeouts).
+# rate limits; and more than production's patience with the Tasks API and image hosts (in total and between bytes),
+# since a cold gallery's first view draws and shrinks every image while other test workers load both cores, and the
+# emulator, starved of CPU, can stall for seconds between bytes (no browser test is about timeouts).
 BROWSER_SERVER = {"PENDING_TTL": 0.2, "RATE_LIMIT": 0, "IMAGE_RATE_LIMIT": 0, "API_DEADLINE": 15.0,
-                  "IMAGE_TIMEOUT": 30.0}
+                  "IMAGE_TIMEOUT": 30.0, "IMAGE_READ_TIMEOUT": 30.0}
+
+
+def with_shared_images(cache: Path, images: Path) -> Path:
+    """`cache` with its originals and thumbnails folders linked to the shared ones; its task records its own.
+    Workers writing one file together are safe: the store writes a temporary file and renames it, as the
+    servers of a deployment sharing a disk do (tests/deploy)."""
+    for folder in ("originals", "thumbs"):
+        (cache / folder).symlink_to(images / folder, target_is_directory=True)
+    return cache
 
 
 def free_port() -> int:

@@ -20,7 +20,6 @@ from gallery.infra.slots import Slots
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-READ_TIMEOUT = 5.0  # the longest silence between bytes; IMAGE_TIMEOUT bounds the whole download
 CHUNK = 64 * 1024
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
 # Why a done task's image cannot be had when its record gives no http(s) address: the one wording every route
@@ -35,9 +34,10 @@ class ImageFetchError(Exception):
 class ImageFetcher:
     """Downloads one image under an egress policy, a total deadline and a byte cap, without token or cookies."""
 
-    def __init__(self, *, timeout: float = 10.0, max_bytes: int = 16 * 1024 * 1024,
+    def __init__(self, *, timeout: float = 10.0, read_timeout: float = 5.0, max_bytes: int = 16 * 1024 * 1024,
                  policy: EgressPolicy | None = None) -> None:
-        self.timeout = timeout
+        self.timeout = timeout  # the whole download
+        self.read_timeout = read_timeout  # the longest silence between bytes
         self.max_bytes = max_bytes
         self.policy = policy or EgressPolicy()
         self._local = threading.local()  # a session per thread: requests.Session is not documented as thread-safe
@@ -58,7 +58,7 @@ class ImageFetcher:
         except BlockedUrl as error:
             raise ImageFetchError(str(error)) from None
         stop = time.monotonic() + self.timeout
-        timeout = (min(CONNECT_TIMEOUT, self.timeout), min(READ_TIMEOUT, self.timeout))
+        timeout = (min(CONNECT_TIMEOUT, self.timeout), min(self.read_timeout, self.timeout))
         try:
             # Redirects are never followed: each hop would be a new, unchecked request on the image host's say.
             with self._session().get(url, timeout=timeout, stream=True, allow_redirects=False) as response:

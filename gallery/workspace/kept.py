@@ -70,13 +70,16 @@ class KeptTasks:
             return 0
         table = KeptTask.__table__
         insert = postgres_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(table).values(rows)
+        statement = insert(table)
         # Finished tasks never change: a task seen again only says when.
         statement = statement.on_conflict_do_update(index_elements=[table.c.id],
                                                     set_={"last_seen": statement.excluded.last_seen})
         try:
             with self._session.begin() as session:
-                session.execute(statement)
+                # The rows as parameters of one cached statement (SQLAlchemy batches them into multi-row INSERTs
+                # itself), not as a VALUES clause compiled afresh for each call: thousands of rows compiled that
+                # way cost far more than writing them.
+                session.execute(statement, rows)
         except SQLAlchemyError:
             # The page still shows what the API gave; the caches keep it meanwhile, the next view retries.
             log.exception("could not keep %d tasks in the database", len(rows))

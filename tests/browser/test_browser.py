@@ -19,7 +19,7 @@ from app import create_app
 from browsing import Browse, axe_problems
 from flux_emulator import app as sample
 from flux_emulator.server import ServerThread
-from support import BROWSER_SERVER, gallery_app, gallery_config, need, set_fault
+from support import BROWSER_SERVER, gallery_app, gallery_config, need, set_fault, with_shared_images
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -849,11 +849,11 @@ class ReadOnlyPages:
 
 
 @pytest.fixture(scope="module")
-def read_only_pages(browser, emulator_server, tmp_path_factory):
+def read_only_pages(browser, emulator_server, tmp_path_factory, browser_images):
     """Pages kept open for the module's tests that only read them, on a server of the module's own (the
     per-test one would stop between them); its task records are its own, so no test's reset touches them."""
-    app = create_app(gallery_config(emulator_server.url, tmp_path_factory.mktemp("read-only-pages"),
-                                    **BROWSER_SERVER))
+    cache = with_shared_images(tmp_path_factory.mktemp("read-only-pages"), browser_images)
+    app = create_app(gallery_config(emulator_server.url, cache, **BROWSER_SERVER))
     with ServerThread(app) as server:
         pages = ReadOnlyPages(browser, server.url)
         try:
@@ -1021,6 +1021,7 @@ SCROLL_TO_THE_END = """async () => {
 }"""
 
 
+@pytest.mark.slow
 def test_recent_of_thousands_keeps_the_page_small_and_shows_every_image_once(browse, live_server, emulator):
     keep_synthetic(live_server.app, emulator, THOUSANDS)
     browse.expect_failure("/thumb/")  # not fetched: 5,000 thumbnails to draw are the bench's business, not this test's
@@ -1059,6 +1060,7 @@ ORIGINALS_IN = """() => Array.from(document.querySelectorAll(".compare__image"))
   .every((img) => img.getAttribute("src") === img.dataset.full && img.complete && img.naturalWidth > 0)"""
 
 
+@pytest.mark.slow
 def test_compare_opens_from_a_selection_by_keyboard_and_its_link_reopens_it(browse, live_server):
     first, second = (f"{task_id}-0" for task_id in sample.LIGHTHOUSE_IDS[1:3])
     page = browse.open(ITERATIONS)
@@ -1178,6 +1180,7 @@ def test_the_lightbox_shows_the_original_at_100_percent(browse):
     assert lightbox_key(page) == f"{LAKE}-1"
 
 
+@pytest.mark.slow
 def test_filter_and_sort_over_a_paged_recent_ask_the_server(browse, live_server, emulator, monkeypatch):
     from gallery.web import workspace
 

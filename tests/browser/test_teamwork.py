@@ -45,6 +45,7 @@ def api(page, path: str) -> dict:
     return page.evaluate("path => fetch(path, {cache: 'no-store'}).then(r => r.json())", path)
 
 
+@pytest.mark.slow
 @pytest.mark.poll_seconds(LIVE)
 def test_a_team_makes_a_collection_and_sees_each_others_picks_and_comments(browse, live_server, axe_source):
     ana = browse.open(SMALL)

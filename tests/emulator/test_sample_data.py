@@ -28,6 +28,7 @@ def thumbnail_paths(html: str) -> list[str]:
     return sorted({path for path in re.findall(r'src="(/thumb/[^"]+/384)"', html) if BROKEN_IMAGE_ID not in path})
 
 
+@pytest.mark.slow
 def test_make_serve_shows_every_sample_thumbnail_on_the_first_view(tmp_path):
     port = free_port()
     env = {"ACEDATACLOUD_API_TOKEN": "", "GALLERY_EMULATOR_PORT": str(port), "GALLERY_CACHE_DIR": str(tmp_path),

@@ -94,6 +94,7 @@ def gunicorn_pair(emulator, tmp_path, redis_url, redis_client):
              "GALLERY_ALLOW_PRIVATE_IMAGE_HOSTS": "true"}, "--workers", "1", "--threads", "4")) for name in "ab"]
 
 
+@pytest.mark.slow
 def test_two_server_processes_make_one_upstream_call_between_them(gunicorn_pair, emulator):
     ids = ",".join(sample.SAMPLE_GALLERIES["Prompt iterations"])
     results = []

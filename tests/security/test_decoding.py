@@ -78,6 +78,17 @@ def test_case_29_a_host_that_never_answers_times_out_and_the_page_still_renders(
     assert "could not be loaded" in soup(page).select_one(f"#image-{DONE}-0").text
 
 
+def test_case_29_the_silence_allowed_before_and_between_bytes_is_a_setting(emulator, tmp_path):
+    set_fault(emulator, image_fault="slow", IMAGE_SLOW_SECONDS=1.5)  # silent for 1.5 s, then the whole image
+    impatient = make_app(emulator, tmp_path / "impatient", IMAGE_TIMEOUT=10.0, IMAGE_READ_TIMEOUT=0.2)
+    started = time.monotonic()
+    response = impatient.test_client().get(f"/thumb/{DONE}/0/384")
+    assert response.status_code == 502 and "in time" in response.headers["X-Image-Error"]
+    assert time.monotonic() - started < 1.2  # cut off by the silence, well inside the 10 s total
+    patient = make_app(emulator, tmp_path / "patient", IMAGE_TIMEOUT=10.0, IMAGE_READ_TIMEOUT=5.0)
+    assert patient.test_client().get(f"/thumb/{DONE}/0/384").status_code == 200
+
+
 def test_case_30_a_body_shorter_than_its_length_is_an_error_and_not_kept(client, app, emulator):
     set_fault(emulator, image_fault="short_body")
     response = client.get(f"/thumb/{DONE}/0/384")

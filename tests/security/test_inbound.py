@@ -61,6 +61,7 @@ def test_case_03_a_very_long_url_is_a_4xx_not_a_500(client):
     assert 400 <= client.get("/tasks/" + ",".join(many)).status_code < 500
 
 
+@pytest.mark.slow
 def test_case_03_under_gunicorn_too(emulator, tmp_path):
     many = ",".join(f"{n:08x}-0000-4000-8000-000000000000" for n in range(150))  # 5.5 kB: past 4094, to the app
     huge = ",".join(f"{n:08x}-0000-4000-8000-000000000000" for n in range(300))  # 11 kB: past gunicorn's line limit

@@ -54,6 +54,7 @@ def problems(validator: Path, files: list[Path], tmp_path: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_every_page_is_valid_html(validator, app, tmp_path, emulator):
     client = app.test_client()
     files = []

@@ -206,6 +206,7 @@ def big(served):
     return base, app, info.slug
 
 
+@pytest.mark.slow
 def test_a_collection_of_10000_images_opens_fast_and_pages_by_keyset(big):
     base, _, slug = big
     requests.get(f"{base}/c/{slug}", timeout=30)  # the first view warms the task cache, as any first view does
@@ -218,6 +219,7 @@ def test_a_collection_of_10000_images_opens_fast_and_pages_by_keyset(big):
     assert len(refs(base, slug)) == MAX_IMAGES
 
 
+@pytest.mark.slow
 def test_a_collection_of_10000_images_streams_as_a_zip(big):
     base, _, slug = big
     with requests.get(f"{base}/c/{slug}/download", stream=True, timeout=120) as response:
