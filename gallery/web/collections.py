@@ -51,7 +51,7 @@ from gallery.workspace.collections import (
 
 bp = Blueprint("collections", __name__)
 
-FIRST_PAGE_ITEMS = 48  # about two screenfuls of images: the first paint waits for nothing more
+FIRST_PAGE_ITEMS = 24  # about a screenful, as Recent's first page: the rest comes as JSON once the page is up
 PAGE_ITEMS = 96  # "Older" pages without the script
 JSON_PAGE_ITEMS = 240  # the script's pages: fewer round trips through a collection of 10,000
 LIST_PAGE = 24  # collections per page of /collections
