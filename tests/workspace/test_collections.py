@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 
 from collection_helpers import browser, image, make, refs, starter, stop, task_id
 from gallery.flux.models import task_from_record
+from gallery.web.collections import FIRST_PAGE_ITEMS
 from gallery.workspace.collections import GAP, MAX_IMAGES, Author, Ref
 from workspace_helpers import record
 
@@ -214,9 +215,8 @@ def test_a_collection_of_10000_images_opens_fast_and_pages_by_keyset(big):
     page = requests.get(f"{base}/c/{slug}", headers={"Cache-Control": "no-cache"}, timeout=30)
     elapsed = time.perf_counter() - began
     soup = BeautifulSoup(page.text, "html.parser")
-    from gallery.web.collections import FIRST_PAGE_ITEMS
-
-    assert len(soup.select("#grid > li")) == FIRST_PAGE_ITEMS and "10,000 images" in soup.select_one("#summary").get_text()
+    assert len(soup.select("#grid > li")) == FIRST_PAGE_ITEMS
+    assert "10,000 images" in soup.select_one("#summary").get_text()
     assert elapsed < 2.0, f"the first page of 10,000 images took {elapsed:.2f} s"
     assert len(refs(base, slug)) == MAX_IMAGES
 
