@@ -13,7 +13,7 @@ from gallery.flux.models import BadIds
 from gallery.infra.slots import Busy
 from gallery.web import ratelimit
 from gallery.workspace.collections import CollectionError
-from gallery.workspace.kept import BadCursor
+from gallery.workspace.cursors import BadCursor
 from gallery.workspace.query import BadQuery
 
 log = logging.getLogger(__name__)

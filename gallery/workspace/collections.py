@@ -6,9 +6,6 @@ and "remove that image" finds its row). Positions are sparse, so a move rewrites
 (position, id), so a collection of 10,000 images opens as fast as a short one.
 """
 
-import base64
-import binascii
-import json
 import logging
 import secrets
 import unicodedata
@@ -23,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gallery.flux.models import TASK_ID, Status, Task
-from gallery.workspace.kept import BadCursor
+from gallery.workspace.cursors import aware, make_cursor, read_cursor
 from gallery.workspace.models import WHOLE_TASK, Activity, Collection, CollectionItem, Comment, Pick
 
 log = logging.getLogger(__name__)
@@ -346,7 +343,7 @@ class Collections:
                 offset = _read_cursor(cursor, "cp")[0] if cursor else 0
                 statement = statement.order_by(picks.desc(), CollectionItem.position, CollectionItem.id)
                 rows = session.execute(statement.offset(offset).limit(limit + 1)).all()
-                following = _cursor("cp", offset + limit) if len(rows) > limit else None
+                following = make_cursor("cp", offset + limit) if len(rows) > limit else None
             else:
                 if cursor:
                     position, item_id = _read_cursor(cursor, "c")
@@ -356,7 +353,7 @@ class Collections:
                 statement = statement.order_by(CollectionItem.position, CollectionItem.id).limit(limit + 1)
                 rows = session.execute(statement).all()
                 last = rows[limit - 1] if len(rows) > limit else None
-                following = _cursor("c", last.position, last.id) if last else None
+                following = make_cursor("c", last.position, last.id) if last else None
             return ItemPage(_info(row), [Ref(r.task_id, r.image_index) for r in rows[:limit]], following)
 
     def contains(self, slug: str, ref: Ref) -> bool:
@@ -392,7 +389,7 @@ class Collections:
             more = len(rows) > limit
             rows = rows[:limit]
             covers = self._covers(session, [row.id for row in rows])
-            following = _cursor("n", _aware(rows[-1].created_at).isoformat(), rows[-1].id) if more else None
+            following = make_cursor("n", aware(rows[-1].created_at).isoformat(), rows[-1].id) if more else None
             return [_info(row, covers.get(row.id, ())) for row in rows], following
 
     def _covers(self, session: Session, ids: list[int]) -> dict[int, tuple[Ref, ...]]:
@@ -593,37 +590,32 @@ def _pick_count(task_id, image_index):
 
 def _info(row: Collection, cover: tuple[Ref, ...] = ()) -> Info:
     return Info(slug=row.slug, title=row.title, description=row.description, created_by=row.created_by,
-                author_id=row.author_id, created_at=_aware(row.created_at), updated_at=_aware(row.updated_at),
+                author_id=row.author_id, created_at=aware(row.created_at), updated_at=aware(row.updated_at),
                 image_count=row.image_count, revision=row.revision, cover=cover)
 
 
 def _comment(row: Comment, viewer: str) -> CommentView:
-    return CommentView(id=row.id, author=row.author, body=row.body, created_at=_aware(row.created_at),
-                       edited_at=_aware(row.edited_at) if row.edited_at else None, mine=row.author_id == viewer,
+    return CommentView(id=row.id, author=row.author, body=row.body, created_at=aware(row.created_at),
+                       edited_at=aware(row.edited_at) if row.edited_at else None, mine=row.author_id == viewer,
                        task_id=row.task_id, index=row.image_index)
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands times back without their zone; they were stored as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _cursor(kind: str, *parts: object) -> str:
-    return base64.urlsafe_b64encode(json.dumps([kind, *parts]).encode()).decode().rstrip("=")
-
-
 def _read_cursor(cursor: str, kind: str) -> tuple:
-    """The position a cursor of `kind` holds; BadCursor for anything else."""
-    try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(parts, list) or parts[0] != kind:
-            raise ValueError
-        if kind == "n":
-            datetime.fromisoformat(parts[1])
-            return str(parts[1]), int(parts[2])
-        values = tuple(int(part) for part in parts[1:])
-        if kind == "cp" and values[0] < 0:
-            raise ValueError
-        return values
-    except (ValueError, TypeError, IndexError, binascii.Error, UnicodeDecodeError):
-        raise BadCursor("That page link is not one this server made; start from the first page.") from None
+    """The position a cursor of `kind` holds: the collections list's (time, ID), or integers; BadCursor else."""
+    return read_cursor(cursor, kind, _newest_position if kind == "n" else _integers if kind == "c" else _offset)
+
+
+def _newest_position(parts: list) -> tuple:
+    datetime.fromisoformat(parts[0])
+    return str(parts[0]), int(parts[1])
+
+
+def _integers(parts: list) -> tuple:
+    return tuple(int(part) for part in parts)
+
+
+def _offset(parts: list) -> tuple:
+    values = _integers(parts)
+    if values[0] < 0:
+        raise ValueError
+    return values

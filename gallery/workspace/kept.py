@@ -1,8 +1,5 @@
 """Kept tasks: every finished task this server has fetched, been sent or imported, newest first and searchable."""
 
-import base64
-import binascii
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from gallery.flux.models import Task, aspect, public_record, task_from_record
+from gallery.workspace.cursors import aware, make_cursor, read_cursor
 from gallery.workspace.models import SOURCES, KeptTask, Pick
 from gallery.workspace.query import Query, Term
 
@@ -26,10 +24,6 @@ WORDS = table("kept_tasks_words", column("rowid"), column("rank"))
 MAX_SEARCH_DEPTH = 10_000  # results one search pages through; past that, narrow the search
 # Orders a listing may be sorted in besides its own (Recent: newest first; search: best match first).
 ORDERS = ("newest", "oldest", "seed", "picks")
-
-
-class BadCursor(ValueError):
-    """A `cursor` that this server did not hand out (or from an older version of it)."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +127,7 @@ class KeptTasks:
             rows = session.execute(statement).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        following = _cursor("r", _aware(rows[-1].created_at).isoformat(), rows[-1].id) if more and rows else None
+        following = make_cursor("r", aware(rows[-1].created_at).isoformat(), rows[-1].id) if more and rows else None
         return Page([task_from_record(row.id, row.record) for row in rows], following)
 
     def search(self, query: Query, cursor: str | None = None, limit: int = 48, order: str | None = None,
@@ -154,7 +148,7 @@ class KeptTasks:
         more = len(rows) > limit and offset + limit < MAX_SEARCH_DEPTH
         rows = rows[:limit]
         return Page([task_from_record(row.id, row.record) for row in rows],
-                    _cursor("s", str(offset + limit)) if more else None)
+                    make_cursor("s", str(offset + limit)) if more else None)
 
 
 class _Search:
@@ -298,27 +292,17 @@ def _row(task: Task, record: object, source: str, now: datetime) -> dict:
     }
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands times back without their zone; they were stored as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _cursor(kind: str, *parts: str) -> str:
-    """An opaque cursor: which listing it belongs to and where the next page starts."""
-    return base64.urlsafe_b64encode(json.dumps([kind, *parts]).encode()).decode().rstrip("=")
-
-
 def _read_cursor(cursor: str, kind: str) -> tuple:
-    """The position a cursor of `kind` holds; BadCursor for anything else."""
-    try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(parts, list) or parts[0] != kind:
-            raise ValueError
-        if kind == "r":
-            return datetime.fromisoformat(parts[1]), str(parts[2])
-        offset = int(parts[1])
-        if offset < 0:
-            raise ValueError
-        return (offset,)
-    except (ValueError, TypeError, IndexError, binascii.Error, UnicodeDecodeError):
-        raise BadCursor("That page link is not one this server made; start from the first page.") from None
+    """The position a cursor of `kind` holds: Recent's (time, ID) or search's offset; BadCursor for anything else."""
+    return read_cursor(cursor, kind, _recent_position if kind == "r" else _offset)
+
+
+def _recent_position(parts: list) -> tuple:
+    return datetime.fromisoformat(parts[0]), str(parts[1])
+
+
+def _offset(parts: list) -> tuple:
+    offset = int(parts[0])
+    if offset < 0:
+        raise ValueError
+    return (offset,)

@@ -6,7 +6,7 @@ import pytest
 
 from flux_emulator import app as sample
 from gallery.flux.models import task_from_record
-from gallery.workspace.kept import BadCursor
+from gallery.workspace.cursors import BadCursor
 from support import emulator_stats, gallery_app, set_fault
 from workspace_helpers import ACCOUNT, keep, record, task_id
 
