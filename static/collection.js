@@ -465,8 +465,7 @@
 
     function poll() {
       if (document.hidden) {
-        document.addEventListener("visibilitychange", function resume() {
-          document.removeEventListener("visibilitychange", resume);
+        shared.whenVisible(function () {
           delay = first;
           poll();
         });

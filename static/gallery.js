@@ -40,6 +40,8 @@
     send: send,
     toast: toast,
     cardOrder: null, // set by initGallery: () → the image cards' keys as shown (filtered, in order)
+    compareSeeds: compareSeeds,
+    whenVisible: whenVisible,
   });
   shared.writable = Boolean(csrfToken());
 
@@ -50,6 +52,27 @@
   });
 
   // ---- Small helpers ----------------------------------------------------------------------------------
+
+  /** Seeds are strings of any length: compare digit strings by length, then text; missing seeds last. */
+  function compareSeeds(first, second) {
+    const x = (first || "").replace(/^0+(?=\d)/, "");
+    const y = (second || "").replace(/^0+(?=\d)/, "");
+    if (!x || !y) return (x ? 0 : 1) - (y ? 0 : 1);
+    const xDigits = /^\d+$/.test(x);
+    const yDigits = /^\d+$/.test(y);
+    if (xDigits !== yDigits) return xDigits ? -1 : 1;
+    if (xDigits && x.length !== y.length) return x.length - y.length;
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+
+  /** Run `fn` once the tab is shown again: a hidden tab's polls wait instead of asking the server for nobody. */
+  function whenVisible(fn) {
+    document.addEventListener("visibilitychange", function resume() {
+      if (document.hidden) return;
+      document.removeEventListener("visibilitychange", resume);
+      fn();
+    });
+  }
 
   function byId(id) {
     return document.getElementById(id);
@@ -279,16 +302,8 @@
       return number(a.dataset.order) - number(b.dataset.order) || number(a.dataset.index) - number(b.dataset.index);
     }
 
-    /** Seeds are strings of any length: compare digit strings by length, then text; missing seeds last. */
     function seedOrder(a, b) {
-      const x = (a.dataset.seed || "").replace(/^0+(?=\d)/, "");
-      const y = (b.dataset.seed || "").replace(/^0+(?=\d)/, "");
-      if (!x || !y) return (x ? 0 : 1) - (y ? 0 : 1);
-      const xDigits = /^\d+$/.test(x);
-      const yDigits = /^\d+$/.test(y);
-      if (xDigits !== yDigits) return xDigits ? -1 : 1;
-      if (xDigits && x.length !== y.length) return x.length - y.length;
-      return x < y ? -1 : x > y ? 1 : 0;
+      return compareSeeds(a.dataset.seed, b.dataset.seed);
     }
 
     function newestFirst(a, b) {
@@ -331,10 +346,7 @@
 
     function poll() {
       if (document.hidden) {
-        document.addEventListener("visibilitychange", function resume() {
-          document.removeEventListener("visibilitychange", resume);
-          poll();
-        });
+        whenVisible(poll);
         return;
       }
       const url = pollUrl();

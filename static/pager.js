@@ -190,14 +190,7 @@
     }
 
     function seedOrder(a, b) {
-      const x = a.seed.replace(/^0+(?=\d)/, "");
-      const y = b.seed.replace(/^0+(?=\d)/, "");
-      if (!x || !y) return (x ? 0 : 1) - (y ? 0 : 1);
-      const xDigits = /^\d+$/.test(x);
-      const yDigits = /^\d+$/.test(y);
-      if (xDigits !== yDigits) return xDigits ? -1 : 1;
-      if (xDigits && x.length !== y.length) return x.length - y.length;
-      return x < y ? -1 : x > y ? 1 : 0;
+      return shared.compareSeeds(a.seed, b.seed);
     }
 
     function byCreated(a, b) {
