@@ -281,6 +281,10 @@ STABLE_PAGES = {
 }
 
 
+# Chromium's DevTools throttling now and then holds a request back until the page closes: once in CI, two thumbnails
+# the server had on disk were asked for only when the test, after 30 s, closed the page. That is the browser's
+# throttling, not the gallery, so a timeout here earns one more run; a layout shift fails at once.
+@pytest.mark.flaky(reruns=1, only_rerun=["TimeoutError"])
 @pytest.mark.parametrize("view", ["phone", "desktop"])
 @pytest.mark.parametrize("name", list(STABLE_PAGES))
 def test_nothing_moves_while_a_page_loads_under_lighthouse_throttling(browse, emulator, name, view):
