@@ -371,15 +371,7 @@ def test_nothing_moves_when_the_page_is_drawn_before_its_grid_has_all_arrived(br
 
 
 def test_a_second_page_view_asks_for_no_static_file(browse, live_server):
-    asked: list[str] = []
-    serve = live_server.app.wsgi_app
-
-    def counting(environ, start_response):
-        if environ["PATH_INFO"].startswith("/static/"):
-            asked.append(environ["PATH_INFO"])
-        return serve(environ, start_response)
-
-    live_server.app.wsgi_app = counting
+    asked = count_requests(live_server, "/static/")
     page = browse.open(SMALL)
     page.wait_for_load_state("load")
     first = list(asked)
@@ -388,7 +380,10 @@ def test_a_second_page_view_asks_for_no_static_file(browse, live_server):
     page.wait_for_load_state("load")
     page.goto(ITERATIONS)  # another gallery, same files
     page.wait_for_load_state("load")
-    assert asked == first, "asked again for " + ", ".join(asked[len(first):])
+    # Each file once: the tab's icon may be asked for after the first load event, but never again after it.
+    again = sorted({path for path in asked if asked.count(path) > 1})
+    assert not again, "asked again for " + ", ".join(again)
+    assert set(asked) <= set(first) | {path for path in asked if "/favicon." in path}
 
 
 # ---- the lightbox ------------------------------------------------------------------------------------
@@ -562,16 +557,29 @@ def next_poll_ms(polls: int) -> float:
     return min(15_000.0, POLL_SECONDS * 1000 * 1.5 ** polls)
 
 
-def hold_polls(held: list, seen: list | None = None):
+def hold_polls(held: list):
     """A `before` hook: the page's polls wait in `held` until `release_polls`, so the page as the server
-    rendered it is checked before a poll can change it; every poll's URL goes into `seen`."""
+    rendered it is checked before a poll can change it."""
 
     def before(page) -> None:
         page.route(POLLS, lambda route: held.append(route))
-        if seen is not None:
-            page.on("request", lambda request: seen.append(request.url) if "/api/tasks/" in request.url else None)
 
     return before
+
+
+def count_requests(server, prefix: str) -> list[str]:
+    """The paths under `prefix` that `server` answers from now on, counted by the server itself (Playwright's
+    request events, counted in the test, once missed a poll the server had answered in a full run)."""
+    seen: list[str] = []
+    serve = server.app.wsgi_app
+
+    def counting(environ, start_response):
+        if environ["PATH_INFO"].startswith(prefix):
+            seen.append(environ["PATH_INFO"])
+        return serve(environ, start_response)
+
+    server.app.wsgi_app = counting
+    return seen
 
 
 def release_polls(page, held: list) -> None:
@@ -583,12 +591,12 @@ def release_polls(page, held: list) -> None:
 
 
 @pytest.mark.poll_seconds(POLL_SECONDS)
-def test_a_pending_task_turns_into_an_image_without_a_reload(browse, emulator):
+def test_a_pending_task_turns_into_an_image_without_a_reload(browse, live_server, emulator):
     # Pending when the server renders the page (it asks first), done 0.3 s later: the page's polls are held
     # until the page as rendered has been checked, so a short pending time cannot race the checks.
     set_fault(emulator, PENDING_SECONDS=0.3)
-    held, requests = [], []
-    page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}?density=details", before=hold_polls(held, requests))
+    held, requests = [], count_requests(live_server, "/api/tasks/")
+    page = browse.open(f"/tasks/{DONE},{sample.PENDING_ID}?density=details", before=hold_polls(held))
     page.evaluate("window.notReloaded = true")
     assert [card["status"] for card in cards(page)] == ["done", "pending"]
     assert page.locator("#summary").inner_text() == "1 image from 2 tasks · 1 pending"
