@@ -1,6 +1,9 @@
-"""What the browser tests share: a session that opens pages and collects their errors, and the axe-core check."""
+"""What the browser tests share: a session that opens pages and collects their errors, the axe-core check, and
+answering the display-name dialog."""
 
 from pathlib import Path
+
+from playwright.sync_api import expect
 
 from flux_emulator import app as sample
 
@@ -78,3 +81,12 @@ def axe_problems(page, axe_source, *, preload: bool = True) -> list[str]:
     result = page.evaluate("preload => axe.run(document, {resultTypes: ['violations'], preload})", preload)
     return [f"{v['impact']}: {v['id']}: {v['help']} — " + ", ".join(str(n["target"]) for n in v["nodes"][:5])
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def give_name(page, name: str) -> None:
+    """Answer the dialog a teammate's first write opens."""
+    dialog = page.locator("dialog.name-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Display name").fill(name)
+    dialog.get_by_role("button", name="Save and continue").click()
+    expect(dialog).to_have_count(0)

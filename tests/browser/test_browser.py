@@ -370,6 +370,21 @@ def test_nothing_moves_when_the_page_is_drawn_before_its_grid_has_all_arrived(br
 # ---- static files: fetched once, then kept --------------------------------------------------------------
 
 
+def count_requests(server, prefix: str) -> list[str]:
+    """The paths under `prefix` that `server` answers from now on, counted by the server itself (Playwright's
+    request events, counted in the test, once missed a poll the server had answered in a full run)."""
+    seen: list[str] = []
+    serve = server.app.wsgi_app
+
+    def counting(environ, start_response):
+        if environ["PATH_INFO"].startswith(prefix):
+            seen.append(environ["PATH_INFO"])
+        return serve(environ, start_response)
+
+    server.app.wsgi_app = counting
+    return seen
+
+
 def test_a_second_page_view_asks_for_no_static_file(browse, live_server):
     asked = count_requests(live_server, "/static/")
     page = browse.open(SMALL)
@@ -565,21 +580,6 @@ def hold_polls(held: list):
         page.route(POLLS, lambda route: held.append(route))
 
     return before
-
-
-def count_requests(server, prefix: str) -> list[str]:
-    """The paths under `prefix` that `server` answers from now on, counted by the server itself (Playwright's
-    request events, counted in the test, once missed a poll the server had answered in a full run)."""
-    seen: list[str] = []
-    serve = server.app.wsgi_app
-
-    def counting(environ, start_response):
-        if environ["PATH_INFO"].startswith(prefix):
-            seen.append(environ["PATH_INFO"])
-        return serve(environ, start_response)
-
-    server.app.wsgi_app = counting
-    return seen
 
 
 def release_polls(page, held: list) -> None:

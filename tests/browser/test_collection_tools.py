@@ -8,6 +8,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from browsing import give_name
 from flux_emulator import app as sample
 from support import set_fault
 
@@ -34,14 +35,6 @@ def make(base: str, title: str, items: list[str]) -> str:
     answer = requests.post(f"{base}/api/collections", json={"title": title, "items": items}, timeout=10)
     assert answer.status_code == 201, answer.text
     return answer.json()["slug"]
-
-
-def give_name(page, name: str) -> None:
-    dialog = page.locator("dialog.name-dialog")
-    expect(dialog).to_be_visible()
-    dialog.get_by_label("Display name").fill(name)
-    dialog.get_by_role("button", name="Save and continue").click()
-    expect(dialog).to_have_count(0)
 
 
 def test_on_a_phone_the_tray_moves_one_item_and_its_maker_deletes_the_collection(browse, live_server):

@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from browsing import axe_problems
+from browsing import axe_problems, give_name
 from flux_emulator import app as sample
 from flux_emulator.server import ServerThread
 from support import BROWSER_SERVER, gallery_app
@@ -29,15 +29,6 @@ def shown_keys(page) -> list[str]:
 def selected(page) -> list[str]:
     return page.eval_on_selector_all('#grid .card__select[aria-pressed="true"]',
                                      "buttons => buttons.map(b => b.closest('li').dataset.key)")
-
-
-def give_name(page, name: str) -> None:
-    """Answer the dialog a teammate's first write opens."""
-    dialog = page.locator("dialog.name-dialog")
-    expect(dialog).to_be_visible()
-    dialog.get_by_label("Display name").fill(name)
-    dialog.get_by_role("button", name="Save and continue").click()
-    expect(dialog).to_have_count(0)
 
 
 def api(page, path: str) -> dict:
