@@ -477,8 +477,9 @@
       card.querySelector(".card__media").href = image.url;
       const img = card.querySelector("img");
       const sizes = density() === "details" ? image.thumb.sizes : image.thumb.tile_sizes;
-      if (eager) {
+      if (eager) { // as the server draws the first screenful: see image_card in templates/_macros.html
         img.removeAttribute("loading");
+        img.removeAttribute("decoding");
         img.setAttribute("fetchpriority", "high");
       }
       // "auto" is for lazy images only, and not for cards pager.js makes and drops by the thousand: this Chromium

@@ -10,6 +10,7 @@ from PIL import Image
 
 from flux_emulator import app as sample
 from gallery.web.layout import ROW_HEIGHT
+from gallery.web.viewmodels import EAGER_IMAGES
 from support import TOKEN, emulator_stats, gallery_app, set_fault
 
 DONE, LAKE, MULTI = sample.DONE_ID, sample.LAKE_ID, sample.MULTI_ID
@@ -72,6 +73,15 @@ def test_single_task_gallery(client):
     assert "ar1000" in card["class"] and img["fetchpriority"] == "high" and not img.get("loading")
     assert img["alt"] == data["prompt"]
     assert card.select_one("a")["href"] == f"/image/{DONE}/0"
+
+
+def test_the_first_screenful_is_drawn_in_the_first_frame_that_can_and_the_rest_waits(client):
+    ids = [sample.synthetic_id(n) for n in range(1, EAGER_IMAGES + 3)]
+    images = soup(client.get(f"/tasks/{','.join(ids)}")).select("#grid img")
+    first, last = images[EAGER_IMAGES - 1], images[EAGER_IMAGES]
+    # Decoded as part of the frame: "async" would leave it for a later frame, after the page's scripts.
+    assert first["fetchpriority"] == "high" and not first.get("loading") and not first.get("decoding")
+    assert last["loading"] == "lazy" and last["decoding"] == "async" and not last.get("fetchpriority")
 
 
 def test_several_tasks_one_card_per_image_in_url_order(client, emulator):
