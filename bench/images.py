@@ -218,18 +218,28 @@ def busy_seconds() -> float:
 
 # ---- nginx ---------------------------------------------------------------------------------------------------
 
+# nginx and the load generator each on a core of their own, where there are two cores and a way to pin a process.
+PINNED = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+
 
 @contextmanager
 def nginx(folder: Path, app_url: str, cache_dir: Path, static_root: Path):
     """nginx on deploy/nginx/'s site in front of the app, plus a plain static server of `static_root`."""
     port, static_port = free_port(), free_port()
+    # One worker on the first core and the load generator on the second (see load()): two workers and wrk's two
+    # threads on two cores traded places at random, and the same run of the same config moved by ±10% from round
+    # to round; pinned, by ±1%.
     conf = render.render(folder, servers=[app_url.removeprefix("http://")], cache_dir=cache_dir,
-                         listen=f"127.0.0.1:{port}", prefix=folder)
-    # The limit: the same nginx sending a file from a folder, nothing else in the way.
-    (conf / "static.conf").write_text(f"server {{ listen 127.0.0.1:{static_port}; root {static_root}; }}\n")
+                         listen=f"127.0.0.1:{port}", prefix=folder, workers="1" if PINNED else "auto")
+    # The limit: the same nginx sending a file from a folder, nothing else in the way, with the open-file cache the
+    # site's image locations have (so the figure compares what the site does, not that setting).
+    (conf / "static.conf").write_text(f"server {{ listen 127.0.0.1:{static_port}; root {static_root}; "
+                                      f"open_file_cache max=10000 inactive=60s; open_file_cache_valid 60s; }}\n")
     main = conf / render.STANDALONE
-    main.write_text(main.read_text().replace(f"include {conf}/flux-gallery.conf;",
-                                             f"include {conf}/flux-gallery.conf;\n    include {conf}/static.conf;"))
+    text = main.read_text().replace(f"include {conf}/flux-gallery.conf;",
+                                    f"include {conf}/flux-gallery.conf;\n    include {conf}/static.conf;")
+    main.write_text(text.replace("worker_processes 1;", "worker_processes 1;\nworker_cpu_affinity 01;") if PINNED
+                    else text)
     with render.running(conf, port):
         yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{static_port}"
 
@@ -246,7 +256,8 @@ def load(url: str, seconds: float, connections: int = 8, headers: dict[str, str]
     """Requests per second for `url` from a bounded load generator: wrk when installed, else Python threads."""
     wrk = shutil.which("wrk")
     if wrk:
-        args = [wrk, "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
+        pin = ["taskset", "-c", "1"] if PINNED else []  # the core nginx's one worker leaves free (see nginx())
+        args = [*pin, wrk, "-t1" if PINNED else "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
         for name, value in (headers or {}).items():
             args += ["-H", f"{name}: {value}"]
         out = subprocess.run([*args, url], capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
