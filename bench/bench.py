@@ -415,8 +415,9 @@ def table(results: dict) -> str:
             lines.append(f"| {label} | {row['skipped']} | — | — | — |")
             continue
         target = "≥ 0.8×" if name == "thumb_nginx" else "report"
-        lines.append(f"| {label} | {row['thumb_rps']:.0f} req/s | {row['static_rps']:.0f} req/s nginx static file | "
-                     f"{row['ratio']:.2f}× | {target} |")
+        how = ", one worker on a core of its own" if row.get("pinned") else ""
+        lines.append(f"| {label} | {row['thumb_rps']:.0f} req/s | {row['static_rps']:.0f} req/s nginx static file{how} "
+                     f"| {row['ratio']:.2f}× | {target} |")
     warm = results["thumb_warm"]
     lines.append(f"| warm thumbnails, gunicorn alone | {warm['thumb_rps']:.0f} req/s | {warm['static_rps']:.0f} req/s "
                  f"gunicorn static file | {warm['ratio']:.2f}× | ≥ 0.8× |")

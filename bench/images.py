@@ -301,7 +301,7 @@ def warm_through_nginx(app_url: str, cache_dir: Path, workdir: Path, seconds: fl
     # The best round of each: a neighbour's burst of work can only slow a round down, never speed it up.
     site_rps, static_rps = max(rounds["site"]), max(rounds["static"])
     return {"thumb_rps": site_rps, "static_rps": static_rps, "ratio": site_rps / static_rps, "tool": tool,
-            "rounds": rounds}
+            "rounds": rounds, "pinned": PINNED}
 
 
 def accel_through_nginx(gallery, emulator_url: str, workdir: Path, seconds: float, start: int) -> dict:
@@ -323,4 +323,4 @@ def accel_through_nginx(gallery, emulator_url: str, workdir: Path, seconds: floa
         cookie = "; ".join(f"{name}={value}" for name, value in session.cookies.items())
         static_rps = load(f"{static}/thumb.webp", seconds / 2)["rps"]
         accel_rps = load(site + path, seconds / 2, headers={"Cookie": cookie})["rps"]
-    return {"thumb_rps": accel_rps, "static_rps": static_rps, "ratio": accel_rps / static_rps}
+    return {"thumb_rps": accel_rps, "static_rps": static_rps, "ratio": accel_rps / static_rps, "pinned": PINNED}
