@@ -339,9 +339,20 @@
     // -- live status
 
     let delay = Number(grid.dataset.pollMs) > 0 ? Number(grid.dataset.pollMs) : POLL_FIRST_MS;
+    const firstDelay = delay;
+    let polling = false; // a poll waits for its time or its answer
 
     function schedule(wait) {
+      polling = true;
       window.setTimeout(poll, wait);
+    }
+
+    /** Tasks still generating came into a paged listing after it was drawn (a page loaded while scrolling, items
+     * a teammate added to a collection): they are asked about as the first ones are, unless a poll is on its way. */
+    function waitingArrived() {
+      if (polling || "static" in grid.dataset) return;
+      delay = firstDelay;
+      schedule(delay);
     }
 
     function poll() {
@@ -350,7 +361,10 @@
         return;
       }
       const url = pollUrl();
-      if (!url) return;
+      if (!url) {
+        polling = false;
+        return;
+      }
       fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (response) {
           if (!response.ok) {
@@ -365,6 +379,8 @@
           if (waiting(gallery) > 0) {
             delay = Math.min(POLL_MAX_MS, delay * POLL_GROWTH);
             schedule(delay);
+          } else {
+            polling = false;
           }
         })
         .catch(function () {
@@ -563,7 +579,8 @@
     shared.statusCard = statusCard;
     shared.density = density;
     const pager = shared.pager && "listing" in grid.dataset
-      ? shared.pager(grid, { lightbox: lightbox, searchText: searchText, linkOrder: linkOrder })
+      ? shared.pager(grid, { lightbox: lightbox, searchText: searchText, linkOrder: linkOrder,
+                             waitingArrived: waitingArrived })
       : null;
     shared.list = pager; // for a look from the console (and the benchmark): the list and what is in the page
     shared.cardOrder = pager ? pager.keys : function () {

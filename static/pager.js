@@ -107,9 +107,10 @@
     }
 
     /** A JSON page's cards into the list: a listing's tasks, or a collection's items (a task, or some of its
-     * images); the number of images added. */
+     * images); the number of images added. Tasks still generating among them are asked about (gallery.js). */
     function take(page) {
       let added = 0;
+      let waiting = false;
       const items = page.items || page.tasks.map(function (task) { return { ref: null, task: task, image_indexes: null }; });
       items.forEach(function (item) {
         const task = item.task;
@@ -125,9 +126,13 @@
         } else {
           const entry = fromJson(task, null, seq);
           entry.item = item.ref;
-          added += add(entry) ? 1 : 0;
+          if (add(entry)) {
+            added += 1;
+            waiting = waiting || task.status === "pending" || task.status === "unavailable";
+          }
         }
       });
+      if (waiting) hooks.waitingArrived();
       return added;
     }
 

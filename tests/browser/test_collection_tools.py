@@ -122,6 +122,23 @@ def test_a_pending_item_of_a_collection_turns_into_its_image_without_a_reload(br
     expect(page.locator("#summary")).to_contain_text("by script")
 
 
+@pytest.mark.poll_seconds(0.2)
+def test_a_pending_item_a_teammate_adds_turns_into_its_image_without_a_reload(browse, live_server, emulator):
+    # Nothing waits when the page is drawn, so nothing is being asked about when the item arrives with the
+    # collection's next version: the page starts asking then.
+    set_fault(emulator, PENDING_SECONDS=2)
+    slug = make(live_server.url, "Growing", [DONE])
+    page = browse.open(f"/c/{slug}")
+    page.evaluate("window.notReloaded = true")
+    added = requests.post(f"{live_server.url}/api/collections/{slug}/items", json={"items": [sample.PENDING_ID]},
+                          timeout=10)
+    assert added.status_code == 200, added.text
+    page.wait_for_selector(f'#grid > li[data-task="{sample.PENDING_ID}"][data-status="pending"]', timeout=10_000)
+    page.wait_for_selector(f'#grid > li[data-task="{sample.PENDING_ID}"][data-status="done"]', timeout=15_000)
+    assert page.evaluate("window.notReloaded") is True
+    assert shown_keys(page) == [f"{DONE}-0", f"{sample.PENDING_ID}-0"]
+
+
 def test_add_to_pages_through_every_collection(browse, live_server):
     slugs = [make(live_server.url, f"Batch {n}", []) for n in range(LIST_PAGE + 1)]  # the oldest on page two
     page = browse.open(SMALL)
