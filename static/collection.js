@@ -377,12 +377,17 @@
     // ---- delete (its maker only: the server renders the button for them alone) ------------------------------
 
     const deleting = shared.byId("collection-delete");
-    if (deleting && writable) {
+    const asking = shared.byId("collection-delete-dialog");
+    if (deleting && asking && writable) {
       deleting.addEventListener("click", function () {
-        const title = shared.byId("collection-title").textContent.trim();
-        const question = "Delete the collection “" + title + "”? Its link stops working for everyone. " +
-          "The images stay in their galleries.";
-        if (!window.confirm(question)) return;
+        const title = shared.byId("collection-title").textContent.trim(); // as renamed here, maybe
+        shared.byId("collection-delete-title").textContent = "Delete “" + title + "”?";
+        asking.returnValue = "";
+        asking.showModal();
+      });
+      // "Keep it", Escape or the button: the dialog closes with the answer (its form is method="dialog").
+      asking.addEventListener("close", function () {
+        if (asking.returnValue !== "delete") return;
         deleting.disabled = true;
         shared.write("DELETE", api, {})
           .then(function () {
@@ -390,6 +395,7 @@
           })
           .catch(function (failure) {
             deleting.disabled = false;
+            deleting.focus();
             if (!failure.cancelled) shared.toast(failure.message, "error");
           });
       });

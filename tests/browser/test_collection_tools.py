@@ -84,12 +84,22 @@ def test_on_a_phone_the_tray_moves_one_item_and_its_maker_deletes_the_collection
     bo = browse.open(f"/c/{slug}", view="phone")
     expect(bo.locator("#collection-title")).to_be_visible()
     assert bo.locator("#collection-delete").count() == 0
-    # Asked first; a "no" keeps it.
-    ana.once("dialog", lambda dialog: dialog.dismiss())
+    # Asked first, in the page's own dialog, named by the title as it is now; "Keep it" (focused) and Escape
+    # keep it.
+    asking = ana.locator("#collection-delete-dialog")
+    title = ana.locator("#collection-title").inner_text()
     ana.locator("#collection-delete").tap()
+    expect(asking.get_by_role("heading")).to_have_text(f"Delete “{title}”?")
+    expect(asking.get_by_role("button", name="Keep it")).to_be_focused()
+    asking.get_by_role("button", name="Keep it").tap()
+    expect(asking).to_be_hidden()
+    ana.locator("#collection-delete").tap()
+    expect(asking).to_be_visible()
+    ana.keyboard.press("Escape")
+    expect(asking).to_be_hidden()
     assert requests.get(f"{live_server.url}/api/collections/{slug}", timeout=5).status_code == 200
-    ana.once("dialog", lambda dialog: dialog.accept())
     ana.locator("#collection-delete").tap()
+    asking.get_by_role("button", name="Delete collection").tap()
     ana.wait_for_url(re.compile(r"/collections$"))
     assert ana.locator(f'.collection-card[data-slug="{slug}"]').count() == 0
     assert requests.get(f"{live_server.url}/api/collections/{slug}", timeout=5).status_code == 404
