@@ -456,17 +456,35 @@
 
     let delay = Number(grid.dataset.pollMs) > 0 ? Number(grid.dataset.pollMs) : POLL_FIRST_MS;
     const first = delay;
+    let deleted = false; // by its maker, meanwhile: nothing more will come
 
     function schedule() {
-      window.setTimeout(poll, delay);
+      if (!deleted) window.setTimeout(poll, delay);
     }
 
     function fetchJson(url) {
       return fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" }).then(function (response) {
         if (response.status === 304) return null;
-        if (!response.ok) throw new Error("status " + response.status);
+        if (!response.ok) {
+          const failure = new Error("status " + response.status);
+          failure.status = response.status;
+          throw failure;
+        }
         return response.json();
       });
+    }
+
+    /** The collection is gone: the page says so above its heading (it stays, as the reader's last look at it). */
+    function gone() {
+      deleted = true;
+      const notice = document.createElement("p");
+      notice.className = "notice notice--stale";
+      notice.id = "collection-gone";
+      notice.setAttribute("role", "status");
+      notice.textContent = "This collection has been deleted: its link no longer works. Its images are still in " +
+        "their galleries.";
+      const head = shared.byId("collection-head");
+      head.parentNode.insertBefore(notice, head);
     }
 
     function poll() {
@@ -488,8 +506,9 @@
           delay = first;
           return catchUp(collection);
         })
-        .catch(function () {
-          delay = Math.min(POLL_MAX_MS, delay * POLL_GROWTH);
+        .catch(function (failure) {
+          if (failure.status === 404) gone();
+          else delay = Math.min(POLL_MAX_MS, delay * POLL_GROWTH);
         })
         .then(schedule);
     }

@@ -37,6 +37,7 @@ def make(base: str, title: str, items: list[str]) -> str:
     return answer.json()["slug"]
 
 
+@pytest.mark.poll_seconds(0.5)
 def test_on_a_phone_the_tray_moves_one_item_and_its_maker_deletes_the_collection(browse, live_server):
     ana = browse.open(SMALL, view="phone")
     for key in KEYS[:3]:
@@ -84,6 +85,7 @@ def test_on_a_phone_the_tray_moves_one_item_and_its_maker_deletes_the_collection
     bo = browse.open(f"/c/{slug}", view="phone")
     expect(bo.locator("#collection-title")).to_be_visible()
     assert bo.locator("#collection-delete").count() == 0
+    browse.expect_failure(f"/api/collections/{slug}")  # the teammate's page asks after it once it is gone
     # Asked first, in the page's own dialog, named by the title as it is now; "Keep it" (focused) and Escape
     # keep it.
     asking = ana.locator("#collection-delete-dialog")
@@ -103,6 +105,8 @@ def test_on_a_phone_the_tray_moves_one_item_and_its_maker_deletes_the_collection
     ana.wait_for_url(re.compile(r"/collections$"))
     assert ana.locator(f'.collection-card[data-slug="{slug}"]').count() == 0
     assert requests.get(f"{live_server.url}/api/collections/{slug}", timeout=5).status_code == 404
+    # The teammate's page, still open, says so at its next look (and stops asking).
+    expect(bo.locator("#collection-gone")).to_contain_text("This collection has been deleted", timeout=20_000)
 
 
 @pytest.mark.poll_seconds(0.2)
