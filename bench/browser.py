@@ -1,10 +1,11 @@
 """The gallery in a real browser: Chromium (Debian's) driven by Playwright against the app under gunicorn.
 
 How soon the first thumbnail and the first screenful are painted (on screen, not merely loaded), for a warm
-gallery of 10 tasks, for a Recent of 10,000 kept images, for a collection of those 10,000 images and for a
-collection of only its first page, against a plain page of `<img src=original>` for the first 50 of those images
-(the limit a gallery should stay near); the page's size (DOM nodes, JS heap); long tasks while scrolling Recent to
-its end; and layout shift. Every figure is a ratio against a baseline measured in the same run.
+gallery of 10 tasks, for a Recent of 10,000 kept images, for a gallery of Recent's first page of tasks, for a
+collection of those 10,000 images and for a collection of only its first page, against a plain page of
+`<img src=original>` for the first 50 of those images (the limit a gallery should stay near); the page's size (DOM
+nodes, JS heap); long tasks while scrolling Recent to its end; and layout shift. Every figure is a ratio against a
+baseline measured in the same run.
 
     .venv/bin/python bench/browser.py [--quick] [--out FILE]     # this part alone; bench/bench.py runs it too
 """
@@ -260,18 +261,21 @@ def run(quick: bool = False) -> dict:
         collection = make_collection(app_url, everything)
         # The same first page in a collection of nothing more: what the first screen costs when depth costs nothing.
         small = make_collection(app_url, everything[:SMALL])
-        for page in (gallery, f"{app_url}/recent", collection, small):  # cached by the server, as after a visit
+        # Recent's first page as a gallery of its tasks: the same first screen, without the listing around it.
+        same = f"{app_url}/tasks/{','.join(newest[:SMALL])}"
+        for page in (gallery, f"{app_url}/recent", collection, small, same):  # cached by the server, as after a visit
             requests.get(page, timeout=60).raise_for_status()
         thumbnail = requests.get(f"{app_url}/thumb/{newest[0]}/0/384", timeout=60).content
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            runs = {"plain": [], "gallery": [], "recent": [], "collection": [], "small": []}
-            for _ in range(repeat):  # interleaved, so a busy moment of the machine falls on all four alike
+            runs = {"plain": [], "gallery": [], "recent": [], "collection": [], "small": [], "same": []}
+            for _ in range(repeat):  # interleaved, so a busy moment of the machine falls on all of them alike
                 runs["plain"].append(first_screen(browser, app_url + plain_path))
                 runs["gallery"].append(first_screen(browser, gallery))
                 runs["recent"].append(first_screen(browser, f"{app_url}/recent"))
                 runs["collection"].append(first_screen(browser, collection))
                 runs["small"].append(first_screen(browser, small))
+                runs["same"].append(first_screen(browser, same))
             # Over a 20 Mbps link, where the plain grid's 2 MB originals take seconds: fewer rounds, same order.
             slow = {"plain": [], "gallery": [], "recent": []}
             for _ in range(1 if quick else 3):
@@ -287,6 +291,7 @@ def run(quick: bool = False) -> dict:
     plain, gallery_run, recent = result["plain"], result["gallery"], result["recent"]
     result["ratios"] = {
         "recent_screen_to_gallery_screen": recent["screen"] / gallery_run["screen"],
+        "recent_screen_to_same_screen": recent["screen"] / result["same"]["screen"],
         "collection_screen_to_gallery_screen": result["collection"]["screen"] / gallery_run["screen"],
         "collection_screen_to_small_screen": result["collection"]["screen"] / result["small"]["screen"],
         "gallery_first_to_plain_first": gallery_run["first"] / plain["first"],
@@ -316,6 +321,9 @@ def table(result: dict) -> list[str]:
         f"{ratio['gallery_screen_to_plain_screen']:.2f}× | ≤ 1× |",
         f"| first screenful, Recent of {KEPT:,} ({recent['count']:.0f} images) | {recent['screen']:.0f} ms | "
         f"{gallery['screen']:.0f} ms 10-task gallery | {ratio['recent_screen_to_gallery_screen']:.2f}× | ≤ 1.2× |",
+        f"| first screenful, Recent of {KEPT:,} | {recent['screen']:.0f} ms | {result['same']['screen']:.0f} ms a "
+        f"gallery of its first {SMALL} tasks ({result['same']['count']:.0f} images on its first screen) | "
+        f"{ratio['recent_screen_to_same_screen']:.2f}× | context: the same tasks, without the listing |",
         f"| first screenful, collection of {KEPT:,} images ({result['collection']['count']:.0f} images) | "
         f"{result['collection']['screen']:.0f} ms | {gallery['screen']:.0f} ms 10-task gallery | "
         f"{ratio['collection_screen_to_gallery_screen']:.2f}× | report: a fuller screen than the gallery's |",
@@ -370,7 +378,11 @@ def verdicts(result: dict) -> list[tuple[str, bool, str]]:
         (f"Recent of {KEPT:,}: first screenful within 1.2× of a 10-task gallery's",
          ratio["recent_screen_to_gallery_screen"] <= 1.2,
          f"{ratio['recent_screen_to_gallery_screen']:.2f}×: Recent's first screen holds {recent['count']:.0f} images "
-         f"to the gallery's {gallery['count']:.0f}, each fetched, decoded and painted"),
+         f"to the gallery's {gallery['count']:.0f}, each fetched, decoded and painted; a gallery of Recent's first "
+         f"{SMALL} tasks ({result['same']['count']:.0f} images on its first screen) took "
+         f"{result['same']['screen']:.0f} ms, and Recent {ratio['recent_screen_to_same_screen']:.2f}× that: the "
+         f"listing's own work (its main thread {recent['main_ms']:.0f} ms to that gallery's "
+         f"{result['same']['main_ms']:.0f} ms)"),
         (f"collection of {KEPT:,} images: first screenful within 1.2× of a {SMALL}-image collection's",
          ratio["collection_screen_to_small_screen"] <= 1.2, ""),
         ("over a 20 Mbps / 40 ms link, the first thumbnail and the first screenful ahead of the plain grid's "
