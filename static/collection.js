@@ -485,6 +485,9 @@
         "their galleries.";
       const head = shared.byId("collection-head");
       head.parentNode.insertBefore(notice, head);
+      // What changes the collection, or fetches it whole, would only meet the same 404 now (style.css hides it);
+      // the selection stays, to make a new collection of these images or add them to another.
+      document.body.classList.add("is-collection-gone");
     }
 
     function poll() {

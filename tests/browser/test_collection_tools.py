@@ -85,6 +85,7 @@ def test_on_a_phone_the_tray_moves_one_item_and_its_maker_deletes_the_collection
     bo = browse.open(f"/c/{slug}", view="phone")
     expect(bo.locator("#collection-title")).to_be_visible()
     assert bo.locator("#collection-delete").count() == 0
+    expect(bo.get_by_role("button", name="Rename")).to_be_visible()
     browse.expect_failure(f"/api/collections/{slug}")  # the teammate's page asks after it once it is gone
     # Asked first, in the page's own dialog, named by the title as it is now; "Keep it" (focused) and Escape
     # keep it.
@@ -107,6 +108,10 @@ def test_on_a_phone_the_tray_moves_one_item_and_its_maker_deletes_the_collection
     assert requests.get(f"{live_server.url}/api/collections/{slug}", timeout=5).status_code == 404
     # The teammate's page, still open, says so at its next look (and stops asking).
     expect(bo.locator("#collection-gone")).to_contain_text("This collection has been deleted", timeout=20_000)
+    # What would change it or fetch it whole is gone from the page; selecting, to keep the images elsewhere, stays.
+    expect(bo.get_by_role("button", name="Rename")).to_be_hidden()
+    expect(bo.locator(".gallery-head__action")).to_be_hidden()
+    expect(bo.locator(".card__select").first).to_be_attached()
 
 
 @pytest.mark.poll_seconds(0.2)
