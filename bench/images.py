@@ -231,10 +231,10 @@ def nginx(folder: Path, app_url: str, cache_dir: Path, static_root: Path):
     # to round; pinned, by ±1%.
     conf = render.render(folder, servers=[app_url.removeprefix("http://")], cache_dir=cache_dir,
                          listen=f"127.0.0.1:{port}", prefix=folder, workers="1" if PINNED else "auto")
-    # The limit: the same nginx sending a file from a folder, nothing else in the way, with the open-file cache the
-    # site's image locations have (so the figure compares what the site does, not that setting).
-    (conf / "static.conf").write_text(f"server {{ listen 127.0.0.1:{static_port}; root {static_root}; "
-                                      f"open_file_cache max=10000 inactive=60s; open_file_cache_valid 60s; }}\n")
+    # The limit: the same nginx sending a file from a folder, nothing else in the way, with the site's own open-file
+    # cache (so the figure compares what the site does, not that setting).
+    files = " ".join(re.findall(r"^\s*(open_file_cache\w*\s[^;]*;)", (conf / render.SITE).read_text(), re.M))
+    (conf / "static.conf").write_text(f"server {{ listen 127.0.0.1:{static_port}; root {static_root}; {files} }}\n")
     main = conf / render.STANDALONE
     text = main.read_text().replace(f"include {conf}/flux-gallery.conf;",
                                     f"include {conf}/flux-gallery.conf;\n    include {conf}/static.conf;")

@@ -90,6 +90,11 @@
       return interned.get(value);
     }
 
+    /** A task worth asking about again: still generating, or not loaded because the Flux API failed just now. */
+    function isWaiting(status) {
+      return status === "pending" || status === "unavailable";
+    }
+
     function fromJson(task, image, seq) {
       if (image) {
         image.thumb.sizes = intern(image.thumb.sizes);
@@ -128,7 +133,7 @@
           entry.item = item.ref;
           if (add(entry)) {
             added += 1;
-            waiting = waiting || task.status === "pending" || task.status === "unavailable";
+            waiting = waiting || isWaiting(task.status);
           }
         }
       });
@@ -717,7 +722,7 @@
         entries.forEach(function (entry) {
           if (entry.done || ids.length >= most || ids.indexOf(entry.taskId) >= 0) return;
           const state = entry.task ? entry.task.status : entry.el && entry.el.dataset.status;
-          if (state === "pending" || state === "unavailable") ids.push(entry.taskId);
+          if (isWaiting(state)) ids.push(entry.taskId);
         });
         return ids;
       },
